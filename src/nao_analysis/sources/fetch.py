@@ -1,0 +1,330 @@
+"""Resolve a source to a verified local file: cache -> mirror -> HTTPS download.
+
+Nothing unverified is ever left in the cache: every file is written to a temporary
+name, its sha256 checked, and only then renamed into place with a provenance record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import json
+import os
+import shutil
+import tempfile
+import zipfile
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path, PurePosixPath
+from urllib.parse import urlparse
+
+from nao_analysis import paths
+from nao_analysis.errors import (
+    DownloadError,
+    HashMismatchError,
+    SourceError,
+    SourceUnavailableError,
+    UnsafeArchiveError,
+)
+from nao_analysis.sources.registry import Source, SourceFile, expected_hash, load_registry, record_pin
+
+#: Hosts that publish the official files this suite reads. Anything else is refused.
+OFFICIAL_HOSTS = frozenset(
+    {
+        "www.gov.uk",
+        "assets.publishing.service.gov.uk",
+        "www.ons.gov.uk",
+        "geoportal.statistics.gov.uk",
+        "open-geography-portalx-ons.hub.arcgis.com",
+        "services1.arcgis.com",
+        "fingertips.phe.org.uk",
+        "www.ndtms.net",
+    }
+)
+MAX_DOWNLOAD_BYTES = 500 * 1024**2
+MAX_ARCHIVE_EXPANDED_BYTES = 2 * 1024**3
+MAX_ARCHIVE_RATIO = 200
+HTML_SIGNATURES = (b"<!doctype html", b"<html", b"<?xml version", b"<head")
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """What we know about where a local raw file came from."""
+
+    source_id: str
+    filename: str
+    origin: str  # "download" | "mirror" | "added by hand"
+    location: str  # URL, mirror path, or the path a user supplied
+    retrieved_at: str
+    sha256: str
+    bytes: int
+    kind: str
+    copied_from: str | None = None
+
+    def write(self, target: Path) -> None:
+        _atomic_write_text(provenance_path(target), json.dumps(asdict(self), indent=2) + "\n")
+
+
+#: Inputs resolved in this process, so a notebook can list exactly what it read.
+USED_INPUTS: dict[str, dict] = {}
+
+
+def provenance_path(target: Path) -> Path:
+    return target.with_name(target.name + ".provenance.json")
+
+
+def cache_path(source: Source, file: SourceFile) -> Path:
+    return paths.raw_dir() / source.id / file.filename
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(tmp, path)
+
+
+def allowed_origins() -> set[str]:
+    """Extra loopback origins allowed for tests and local protocol servers (``NAO_EXTRA_ALLOWED_ORIGINS``)."""
+    extra = {o.strip().rstrip("/") for o in os.environ.get("NAO_EXTRA_ALLOWED_ORIGINS", "").split(",") if o.strip()}
+    for origin in extra:
+        host = urlparse(origin).hostname or ""
+        if host != "localhost":
+            try:
+                if not ipaddress.ip_address(host).is_loopback:
+                    raise ValueError
+            except ValueError:
+                raise SourceError(
+                    f"NAO_EXTRA_ALLOWED_ORIGINS: {origin!r} is not a loopback address - only 127.0.0.1/localhost may be added"
+                ) from None
+    return extra
+
+
+def check_url_allowed(url: str, where: str) -> None:
+    """Refuse anything but HTTPS to an official host (or an explicitly allowed loopback origin)."""
+    parsed = urlparse(url)
+    origin = f"{parsed.scheme}://{parsed.netloc}"
+    if origin in allowed_origins():
+        return
+    if parsed.scheme != "https":
+        raise SourceError(f"{where}: URL {url!r} is not https - use the publisher's https address")
+    if parsed.hostname not in OFFICIAL_HOSTS:
+        raise SourceError(
+            f"{where}: host {parsed.hostname!r} is not an official publisher on the allowlist "
+            f"({', '.join(sorted(OFFICIAL_HOSTS))}) - use the official URL, or add a file obtained by hand with `nao-analysis sources add ID --file PATH`"
+        )
+
+
+def _verify(path: Path, source: Source, file: SourceFile, shown_as: str) -> tuple[str, int]:
+    """Return (sha256, bytes); raise if it disagrees with the pin."""
+    actual = sha256_of(path)
+    size = path.stat().st_size
+    want, want_size = expected_hash(source, file)
+    if want and actual != want:
+        raise HashMismatchError(
+            f"{shown_as}: sha256 {actual[:12]}... ({size:,} bytes) differs from the pinned {want[:12]}... "
+            f"({want_size or '?'} bytes) for source {source.id!r} - if the publisher re-released the file on purpose, "
+            f"accept it with `nao-analysis fetch {source.id} --accept-new-hash`, then review `nao-analysis diff`"
+        )
+    return actual, size
+
+
+def _install(tmp: Path, target: Path, provenance: Provenance) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(tmp, target)
+    provenance.write(target)
+
+
+def _from_cache(source: Source, file: SourceFile) -> Path | None:
+    target = cache_path(source, file)
+    if not target.exists():
+        return None
+    try:
+        _verify(target, source, file, str(target))
+    except HashMismatchError:
+        # A cached file that no longer verifies is stale or corrupt: drop it and resolve again.
+        target.unlink()
+        provenance_path(target).unlink(missing_ok=True)
+        return None
+    if not provenance_path(target).exists():
+        return None
+    return target
+
+
+def _from_mirror(source: Source, file: SourceFile) -> Path | None:
+    mirror = paths.mirror_dir()
+    if not mirror or not file.mirror:
+        return None
+    candidate = mirror / file.mirror
+    if not candidate.is_file():
+        return None
+    target = cache_path(source, file)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        shutil.copyfile(candidate, tmp)
+        sha, size = _verify(tmp, source, file, str(candidate))
+        _install(
+            tmp,
+            target,
+            Provenance(
+                source.id,
+                file.filename,
+                "mirror",
+                str(candidate),
+                _now(),
+                sha,
+                size,
+                source.kind,
+                source.copied_from,
+            ),
+        )
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def resolve_download_url(source: Source) -> str:
+    """The file's URL: given directly, or the matching attachment of a GOV.UK statistics page."""
+    if source.url:
+        return source.url
+    if not source.govuk_slug:
+        raise SourceUnavailableError(
+            f"source {source.id!r}: no download exists for this {source.kind.replace('_', ' ')} "
+            f"(copied from {source.copied_from}) - set NAO_DATA_MIRROR to a folder holding {source.primary.mirror or source.primary.filename}"
+        )
+    from nao_analysis.sources.download import get_json
+
+    api = os.environ.get("NAO_GOVUK_API", "https://www.gov.uk/api/content/government/statistics/")
+    api_url = api.rstrip("/") + "/" + source.govuk_slug
+    check_url_allowed(api_url, f"source {source.id!r} govuk_slug")
+    content = get_json(api_url)
+    attachments = (content.get("details") or {}).get("attachments") or []
+    pattern = (source.attachment_pattern or source.primary.filename.split("_")[0]).lower()
+    for attachment in attachments:
+        name = (attachment.get("filename") or attachment.get("url") or "").lower()
+        if pattern in name:
+            return attachment["url"]
+    raise DownloadError(
+        f"{api_url}: no attachment matching {pattern!r} among {len(attachments)} attachments - "
+        f"set `url` for source {source.id!r} in data/sources.yaml"
+    )
+
+
+def _from_download(source: Source, file: SourceFile, *, accept_new_hash: bool) -> Path:
+    from nao_analysis.sources.download import download_to
+
+    url = resolve_download_url(source)
+    check_url_allowed(url, f"data/sources.yaml source {source.id!r}")
+    target = cache_path(source, file)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        download_to(url, tmp, expect_binary=not file.filename.endswith((".csv", ".json", ".geojson", ".txt")))
+        want, _ = expected_hash(source, file)
+        sha = sha256_of(tmp)
+        size = tmp.stat().st_size
+        if want is None:
+            record_pin(source.id, file.filename, sha, size, url, "pinned on first download")
+        elif sha != want:
+            if not accept_new_hash:
+                _verify(tmp, source, file, url)
+            record_pin(source.id, file.filename, sha, size, url, f"re-release accepted on purpose (was {want})")
+        _install(tmp, target, Provenance(source.id, file.filename, "download", url, _now(), sha, size, source.kind, source.copied_from))
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target
+
+
+def fetch_file(source: Source, file: SourceFile, *, force: bool = False, accept_new_hash: bool = False) -> Path:
+    """Resolve one file of a source to a verified local path."""
+    if not force and not accept_new_hash:
+        for resolver in (_from_cache, _from_mirror):
+            found = resolver(source, file)
+            if found:
+                return found
+    if not source.downloadable:
+        where = f"$NAO_DATA_MIRROR/{file.mirror}" if file.mirror else "a local copy"
+        raise SourceUnavailableError(
+            f"source {source.id!r} ({file.filename}): not cached, not in the mirror, and it has no official download "
+            f"- point NAO_DATA_MIRROR at a folder holding {where}, or add it with `nao-analysis sources add {source.id} --file PATH`"
+        )
+    if os.environ.get("NAO_OFFLINE") == "1":
+        raise SourceUnavailableError(
+            f"source {source.id!r} ({file.filename}): missing offline (NAO_OFFLINE=1) - download it on a machine with internet "
+            f"with `nao-analysis fetch {source.id}`, or point NAO_DATA_MIRROR at a copy"
+        )
+    return _from_download(source, file, accept_new_hash=accept_new_hash)
+
+
+def fetch(source_id: str, *, force: bool = False, accept_new_hash: bool = False) -> Path:
+    """Resolve every file of a source and return the path of its primary file.
+
+    The files of a multi-file source (a shapefile) sit side by side in one folder.
+    """
+    source = load_registry().get(source_id)
+    local = [fetch_file(source, f, force=force, accept_new_hash=accept_new_hash) for f in source.files]
+    primary = local[0]
+    record = json.loads(provenance_path(primary).read_text())
+    record["title"] = source.title
+    record["licence"] = source.licence
+    record["official_url"] = source.url or source.landing_page
+    USED_INPUTS[source_id] = record
+    return primary
+
+
+def status(source: Source) -> str:
+    """One word for ``nao-analysis sources``: cached, mirror, downloadable or missing offline."""
+    if all(cache_path(source, f).exists() and provenance_path(cache_path(source, f)).exists() for f in source.files):
+        return "cached"
+    mirror = paths.mirror_dir()
+    if mirror and all(f.mirror and (mirror / f.mirror).is_file() for f in source.files):
+        return "mirror"
+    if source.downloadable and os.environ.get("NAO_OFFLINE") != "1":
+        return "download"
+    return "missing offline"
+
+
+def safe_extract_zip(archive: Path, dest: Path) -> list[Path]:
+    """Extract a zip, refusing members that escape ``dest`` or that expand beyond the limits."""
+    try:
+        zf = zipfile.ZipFile(archive)
+    except zipfile.BadZipFile:
+        raise UnsafeArchiveError(f"{archive}: not a valid zip archive - delete it and download again") from None
+    with zf:
+        members = zf.infolist()
+        total = sum(m.file_size for m in members)
+        packed = max(sum(m.compress_size for m in members), 1)
+        if total > MAX_ARCHIVE_EXPANDED_BYTES or total / packed > MAX_ARCHIVE_RATIO:
+            raise UnsafeArchiveError(
+                f"{archive}: expands to {total:,} bytes ({total / packed:.0f}x its packed size), over the limit - "
+                "refusing a possible zip bomb; get the file from the official source"
+            )
+        dest = dest.resolve()
+        for member in members:
+            name = PurePosixPath(member.filename)
+            target = (dest / name).resolve()
+            if name.is_absolute() or ".." in name.parts or not target.is_relative_to(dest):
+                raise UnsafeArchiveError(
+                    f"{archive}: member {member.filename!r} would be written outside {dest} - refusing the archive; get it from the official source"
+                )
+        dest.mkdir(parents=True, exist_ok=True)
+        zf.extractall(dest)
+        return [dest / m.filename for m in members if not m.is_dir()]

@@ -1,0 +1,145 @@
+"""The registry of raw sources (``data/sources.yaml``) and the pins file beside it."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from nao_analysis import paths
+from nao_analysis.errors import SourceError
+
+
+class SourceFile(BaseModel):
+    """One file of a source (a shapefile source has several)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    filename: str
+    sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    bytes: int | None = None
+    mirror: str | None = None
+
+
+class Source(BaseModel):
+    """A raw input, as published, with where to get it and how to check it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    title: str
+    publisher: str
+    kind: Literal["official", "third_party_extract"]
+    format: str
+    url: str | None = None
+    govuk_slug: str | None = None
+    attachment_pattern: str | None = None
+    landing_page: str | None = None
+    licence: str
+    serves: dict[str, Any] = Field(default_factory=dict)
+    copied_from: str | None = None
+    notes: str | None = None
+    archive: Literal["zip"] | None = None
+    added: str | None = None
+    files: list[SourceFile]
+
+    @property
+    def primary(self) -> SourceFile:
+        return self.files[0]
+
+    @property
+    def downloadable(self) -> bool:
+        return bool(self.url or self.govuk_slug)
+
+    def describe_origin(self) -> str:
+        """Short provenance text for figure notes."""
+        if self.kind == "third_party_extract":
+            return f"{self.title} - a third party's copy or extract, from {self.copied_from}; not the official file"
+        return f"{self.title} ({self.publisher})"
+
+
+class Registry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    schema_: int = Field(alias="schema")
+    sources: list[Source]
+
+    def get(self, source_id: str) -> Source:
+        for source in self.sources:
+            if source.id == source_id:
+                return source
+        known = ", ".join(sorted(s.id for s in self.sources))
+        raise SourceError(f"{paths.registry_path()}: no source with id {source_id!r} - known ids: {known}")
+
+    def ids(self) -> list[str]:
+        return [s.id for s in self.sources]
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SourceError(f"{path}: registry file not found - run from a checkout of nao-analysis") from None
+    except yaml.YAMLError as exc:
+        raise SourceError(f"{path}: not valid YAML ({str(exc).splitlines()[0]}) - fix the syntax") from None
+
+
+@lru_cache(maxsize=4)
+def _load_registry_cached(path: Path, mtime: float) -> Registry:
+    data = _read_yaml(path)
+    try:
+        registry = Registry.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise SourceError(f"{path}: invalid entry at {where}: {first['msg']} - fix the registry entry") from None
+    seen: set[str] = set()
+    for source in registry.sources:
+        if source.id in seen:
+            raise SourceError(f"{path}: duplicate source id {source.id!r} - ids must be unique")
+        seen.add(source.id)
+    return registry
+
+
+def load_registry(path: Path | None = None) -> Registry:
+    """Load and validate the registry (cached until the file changes)."""
+    path = Path(path or paths.registry_path()).resolve()
+    mtime = path.stat().st_mtime if path.exists() else 0.0
+    return _load_registry_cached(path, mtime)
+
+
+def load_pins(path: Path | None = None) -> dict[str, dict[str, dict[str, Any]]]:
+    """Hashes recorded on first download (trust on first use) or accepted re-releases."""
+    path = Path(path or paths.pins_path())
+    if not path.exists():
+        return {}
+    return _read_yaml(path) or {}
+
+
+def record_pin(source_id: str, filename: str, sha256: str, size: int, url: str, reason: str) -> None:
+    """Write a pin atomically, so the next run verifies against it."""
+    path = paths.pins_path()
+    pins = load_pins(path)
+    pins.setdefault(source_id, {})[filename] = {
+        "sha256": sha256,
+        "bytes": size,
+        "url": url,
+        "pinned_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "reason": reason,
+    }
+    header = "# Machine-written: hashes pinned on first download or accepted re-releases. Commit this file.\n"
+    tmp = path.with_suffix(".yaml.tmp")
+    tmp.write_text(header + yaml.safe_dump(pins, sort_keys=True), encoding="utf-8")
+    tmp.replace(path)
+
+
+def expected_hash(source: Source, file: SourceFile) -> tuple[str | None, int | None]:
+    """The sha256 and size a file must have: an accepted pin wins over the registry."""
+    pin = load_pins().get(source.id, {}).get(file.filename)
+    if pin:
+        return pin["sha256"], pin.get("bytes")
+    return file.sha256, file.bytes

@@ -1,0 +1,47 @@
+"""Shared fixtures. Real-data tests read the offline mirror through the project's own fetch layer."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_MIRROR = ROOT.parent / "shared" / "mirror"
+
+if "NAO_DATA_MIRROR" not in os.environ and DEFAULT_MIRROR.is_dir():
+    os.environ["NAO_DATA_MIRROR"] = str(DEFAULT_MIRROR)
+# Tests never reach the internet: a source missing from cache and mirror fails fast.
+os.environ.setdefault("NAO_OFFLINE", "1")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+def _mirror_available() -> bool:
+    mirror = os.environ.get("NAO_DATA_MIRROR")
+    return bool(mirror) and Path(mirror).is_dir()
+
+
+requires_mirror = pytest.mark.skipif(not _mirror_available(), reason="NAO_DATA_MIRROR is not set to a folder of raw files")
+
+
+@pytest.fixture(scope="session")
+def raw_file():
+    """Return a function: source id -> verified local path (via cache or mirror)."""
+    if not _mirror_available():
+        pytest.skip("NAO_DATA_MIRROR is not set to a folder of raw files")
+    from nao_analysis.sources import fetch
+
+    return fetch
+
+
+@pytest.fixture
+def isolated_data(tmp_path, monkeypatch):
+    """A private data/raw and data/processed, so bad-input tests can prove nothing was cached."""
+    raw = tmp_path / "raw"
+    processed = tmp_path / "processed"
+    raw.mkdir()
+    processed.mkdir()
+    monkeypatch.setenv("NAO_RAW_DIR", str(raw))
+    monkeypatch.setenv("NAO_PROCESSED_DIR", str(processed))
+    return raw, processed
