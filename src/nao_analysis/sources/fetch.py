@@ -6,6 +6,7 @@ name, its sha256 checked, and only then renamed into place with a provenance rec
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import ipaddress
 import json
@@ -13,8 +14,9 @@ import os
 import shutil
 import tempfile
 import zipfile
+import zlib
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlparse
 
@@ -44,7 +46,8 @@ OFFICIAL_HOSTS = frozenset(
 MAX_DOWNLOAD_BYTES = 500 * 1024**2
 MAX_ARCHIVE_EXPANDED_BYTES = 2 * 1024**3
 MAX_ARCHIVE_RATIO = 200
-HTML_SIGNATURES = (b"<!doctype html", b"<html", b"<?xml version", b"<head")
+#: How an HTML error page starts (compared lower-cased, after leading whitespace and a BOM).
+HTML_SIGNATURES = (b"<!doctype html", b"<html", b"<head", b"<body")
 
 
 @dataclass(frozen=True)
@@ -88,9 +91,36 @@ def sha256_of(path: Path) -> str:
 def _atomic_write_text(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def _new_temp(target: Path) -> Path:
+    """An empty temporary file beside ``target`` (same suffix, so content checks know the type)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=target.suffix)
+    os.close(fd)
+    return Path(name)
+
+
+def _discard(tmp: Path, target: Path) -> None:
+    """Remove a temporary file, and the source's folder if that leaves it empty (never the raw root)."""
+    tmp.unlink(missing_ok=True)
+    folder = target.parent
+    if folder != paths.raw_dir() and folder.is_dir():
+        # Not empty means other files of this source are cached there: keep it.
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+
+
+def _drop_cached(target: Path) -> None:
+    target.unlink(missing_ok=True)
+    provenance_path(target).unlink(missing_ok=True)
+    _discard(target, target)
 
 
 def allowed_origins() -> set[str]:
@@ -120,7 +150,8 @@ def check_url_allowed(url: str, where: str) -> None:
     if parsed.hostname not in OFFICIAL_HOSTS:
         raise SourceError(
             f"{where}: host {parsed.hostname!r} is not an official publisher on the allowlist "
-            f"({', '.join(sorted(OFFICIAL_HOSTS))}) - use the official URL, or add a file obtained by hand with `nao-analysis sources add ID --file PATH`"
+            f"({', '.join(sorted(OFFICIAL_HOSTS))}) - use the official URL, "
+            "or add a file obtained by hand with `nao-analysis sources add ID --file PATH`"
         )
 
 
@@ -132,8 +163,9 @@ def _verify(path: Path, source: Source, file: SourceFile, shown_as: str) -> tupl
     if want and actual != want:
         raise HashMismatchError(
             f"{shown_as}: sha256 {actual[:12]}... ({size:,} bytes) differs from the pinned {want[:12]}... "
-            f"({want_size or '?'} bytes) for source {source.id!r} - if the publisher re-released the file on purpose, "
-            f"accept it with `nao-analysis fetch {source.id} --accept-new-hash`, then review `nao-analysis diff`"
+            f"({want_size if want_size is not None else '?'} bytes) for source {source.id!r}, so the file changed - "
+            f"if the publisher re-released it on purpose, accept it with `nao-analysis fetch {source.id} --accept-new-hash` "
+            "and review `nao-analysis diff`; otherwise restore the original file"
         )
     return actual, size
 
@@ -144,18 +176,25 @@ def _install(tmp: Path, target: Path, provenance: Provenance) -> None:
     provenance.write(target)
 
 
+def _read_provenance(target: Path) -> dict | None:
+    try:
+        record = json.loads(provenance_path(target).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) and isinstance(record.get("sha256"), str) else None
+
+
 def _from_cache(source: Source, file: SourceFile) -> Path | None:
+    """The cached copy, if it still verifies; a stale, corrupt or unrecorded copy is dropped."""
     target = cache_path(source, file)
     if not target.exists():
         return None
-    try:
-        _verify(target, source, file, str(target))
-    except HashMismatchError:
-        # A cached file that no longer verifies is stale or corrupt: drop it and resolve again.
-        target.unlink()
-        provenance_path(target).unlink(missing_ok=True)
-        return None
-    if not provenance_path(target).exists():
+    record = _read_provenance(target)
+    want, _ = expected_hash(source, file)
+    # With no pin yet, the hash recorded when the file was cached is what it must still have.
+    want = want or (record or {}).get("sha256")
+    if record is None or want is None or sha256_of(target) != want:
+        _drop_cached(target)
         return None
     return target
 
@@ -168,10 +207,7 @@ def _from_mirror(source: Source, file: SourceFile) -> Path | None:
     if not candidate.is_file():
         return None
     target = cache_path(source, file)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-    os.close(fd)
-    tmp = Path(tmp_name)
+    tmp = _new_temp(target)
     try:
         shutil.copyfile(candidate, tmp)
         sha, size = _verify(tmp, source, file, str(candidate))
@@ -191,12 +227,12 @@ def _from_mirror(source: Source, file: SourceFile) -> Path | None:
             ),
         )
     finally:
-        tmp.unlink(missing_ok=True)
+        _discard(tmp, target)
     return target
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def resolve_download_url(source: Source) -> str:
@@ -206,7 +242,8 @@ def resolve_download_url(source: Source) -> str:
     if not source.govuk_slug:
         raise SourceUnavailableError(
             f"source {source.id!r}: no download exists for this {source.kind.replace('_', ' ')} "
-            f"(copied from {source.copied_from}) - set NAO_DATA_MIRROR to a folder holding {source.primary.mirror or source.primary.filename}"
+            f"(copied from {source.copied_from}) - "
+            f"set NAO_DATA_MIRROR to a folder holding {source.primary.mirror or source.primary.filename}"
         )
     from nao_analysis.sources.download import get_json
 
@@ -232,24 +269,29 @@ def _from_download(source: Source, file: SourceFile, *, accept_new_hash: bool) -
     url = resolve_download_url(source)
     check_url_allowed(url, f"data/sources.yaml source {source.id!r}")
     target = cache_path(source, file)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-    os.close(fd)
-    tmp = Path(tmp_name)
+    tmp = _new_temp(target)
     try:
         download_to(url, tmp, expect_binary=not file.filename.endswith((".csv", ".json", ".geojson", ".txt")))
         want, _ = expected_hash(source, file)
         sha = sha256_of(tmp)
         size = tmp.stat().st_size
+        pin_reason = None
         if want is None:
-            record_pin(source.id, file.filename, sha, size, url, "pinned on first download")
+            pin_reason = "pinned on first download"
         elif sha != want:
             if not accept_new_hash:
                 _verify(tmp, source, file, url)
-            record_pin(source.id, file.filename, sha, size, url, f"re-release accepted on purpose (was {want})")
+            pin_reason = f"re-release accepted on purpose (was {want})"
         _install(tmp, target, Provenance(source.id, file.filename, "download", url, _now(), sha, size, source.kind, source.copied_from))
+        if pin_reason:
+            try:
+                record_pin(source.id, file.filename, sha, size, url, pin_reason)
+            except BaseException:
+                # An unpinned file must not stay cached as if it had been accepted.
+                _drop_cached(target)
+                raise
     finally:
-        tmp.unlink(missing_ok=True)
+        _discard(tmp, target)
     return target
 
 
@@ -302,29 +344,89 @@ def status(source: Source) -> str:
     return "missing offline"
 
 
-def safe_extract_zip(archive: Path, dest: Path) -> list[Path]:
-    """Extract a zip, refusing members that escape ``dest`` or that expand beyond the limits."""
+def safe_extract_zip(
+    archive: Path,
+    dest: Path,
+    *,
+    max_bytes: int | None = None,
+    max_ratio: float | None = None,
+) -> list[Path]:
+    """Extract a zip, refusing members that escape ``dest`` or that expand beyond the limits.
+
+    Parameters
+    ----------
+    archive
+        The zip file (e.g. a boundary download).
+    dest
+        Folder to extract into; created if missing.
+    max_bytes, max_ratio
+        Limits on the total expanded size and on expanded/packed size; default
+        ``MAX_ARCHIVE_EXPANDED_BYTES`` and ``MAX_ARCHIVE_RATIO``.
+
+    Returns
+    -------
+    list of Path
+        The regular files written, in archive order.
+
+    Raises
+    ------
+    UnsafeArchiveError
+        Not a zip; a member with an absolute path, a drive, ``..`` or a link; a declared or
+        actual expansion beyond the limits. Nothing is left in ``dest`` when this is raised.
+    """
+    max_bytes = MAX_ARCHIVE_EXPANDED_BYTES if max_bytes is None else max_bytes
+    max_ratio = MAX_ARCHIVE_RATIO if max_ratio is None else max_ratio
     try:
         zf = zipfile.ZipFile(archive)
-    except zipfile.BadZipFile:
+    except (zipfile.BadZipFile, OSError):
         raise UnsafeArchiveError(f"{archive}: not a valid zip archive - delete it and download again") from None
+    bomb = (
+        f"{archive}: expands beyond the limit ({max_bytes:,} bytes or {max_ratio:g}x its packed size) - "
+        "refusing a possible zip bomb; get the file from the official source"
+    )
     with zf:
         members = zf.infolist()
-        total = sum(m.file_size for m in members)
-        packed = max(sum(m.compress_size for m in members), 1)
-        if total > MAX_ARCHIVE_EXPANDED_BYTES or total / packed > MAX_ARCHIVE_RATIO:
-            raise UnsafeArchiveError(
-                f"{archive}: expands to {total:,} bytes ({total / packed:.0f}x its packed size), over the limit - "
-                "refusing a possible zip bomb; get the file from the official source"
-            )
-        dest = dest.resolve()
+        declared = sum(m.file_size for m in members)
+        packed = max(archive.stat().st_size, 1)
+        if declared > max_bytes or declared / packed > max_ratio:
+            raise UnsafeArchiveError(bomb)
+        dest = Path(dest).resolve()
         for member in members:
-            name = PurePosixPath(member.filename)
-            target = (dest / name).resolve()
-            if name.is_absolute() or ".." in name.parts or not target.is_relative_to(dest):
+            name = member.filename
+            pure = PurePosixPath(name.replace("\\", "/"))
+            target = (dest / pure).resolve()
+            is_link = (member.external_attr >> 16) & 0o170000 == 0o120000
+            if pure.is_absolute() or ":" in name or ".." in pure.parts or is_link or not target.is_relative_to(dest):
                 raise UnsafeArchiveError(
-                    f"{archive}: member {member.filename!r} would be written outside {dest} - refusing the archive; get it from the official source"
+                    f"{archive}: member {name!r} would be written outside {dest} - refusing the archive; get it from the official source"
                 )
+        created = not dest.exists()
         dest.mkdir(parents=True, exist_ok=True)
-        zf.extractall(dest)
-        return [dest / m.filename for m in members if not m.is_dir()]
+        written: list[Path] = []
+        expanded = 0
+        try:
+            for member in members:
+                target = (dest / PurePosixPath(member.filename.replace("\\", "/"))).resolve()
+                if member.is_dir():
+                    target.mkdir(parents=True, exist_ok=True)
+                    continue
+                target.parent.mkdir(parents=True, exist_ok=True)
+                written.append(target)
+                # Count real output bytes: the sizes in the header are the archive's claim, not a fact.
+                with zf.open(member) as src, open(target, "wb") as out:
+                    for block in iter(lambda src=src: src.read(1 << 20), b""):
+                        expanded += len(block)
+                        if expanded > max_bytes or expanded / packed > max_ratio:
+                            raise UnsafeArchiveError(bomb)
+                        out.write(block)
+        except BaseException as exc:
+            for path in written:
+                path.unlink(missing_ok=True)
+            if created:
+                shutil.rmtree(dest, ignore_errors=True)
+            if isinstance(exc, (zipfile.BadZipFile, EOFError, zlib.error)):
+                raise UnsafeArchiveError(
+                    f"{archive}: damaged zip archive ({exc.__class__.__name__}) - delete it and download again"
+                ) from None
+            raise
+        return written

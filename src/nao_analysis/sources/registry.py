@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from nao_analysis import paths
 from nao_analysis.errors import SourceError
@@ -46,6 +46,18 @@ class Source(BaseModel):
     archive: Literal["zip"] | None = None
     added: str | None = None
     files: list[SourceFile]
+
+    @model_validator(mode="after")
+    def _extracts_are_labelled(self) -> Source:
+        # A third party's copy has no official address: pretending otherwise would mislabel every output built from it.
+        if self.kind == "third_party_extract":
+            if not self.copied_from:
+                raise ValueError(f"third_party_extract {self.id!r} needs copied_from (repository@commit:path)")
+            if self.url or self.govuk_slug:
+                raise ValueError(f"third_party_extract {self.id!r} must not have url/govuk_slug (it is not the official file)")
+        if not self.files:
+            raise ValueError(f"source {self.id!r} lists no files")
+        return self
 
     @property
     def primary(self) -> SourceFile:
@@ -121,20 +133,42 @@ def load_pins(path: Path | None = None) -> dict[str, dict[str, dict[str, Any]]]:
 
 
 def record_pin(source_id: str, filename: str, sha256: str, size: int, url: str, reason: str) -> None:
-    """Write a pin atomically, so the next run verifies against it."""
+    """Write a pin atomically, so the next run verifies against it.
+
+    Parallel builds may pin different sources at once, so the read-modify-write is done
+    under an exclusive lock and the file is replaced in one step.
+    """
+    import contextlib
+    import os
+    import tempfile
+
     path = paths.pins_path()
-    pins = load_pins(path)
-    pins.setdefault(source_id, {})[filename] = {
-        "sha256": sha256,
-        "bytes": size,
-        "url": url,
-        "pinned_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "reason": reason,
-    }
-    header = "# Machine-written: hashes pinned on first download or accepted re-releases. Commit this file.\n"
-    tmp = path.with_suffix(".yaml.tmp")
-    tmp.write_text(header + yaml.safe_dump(pins, sort_keys=True), encoding="utf-8")
-    tmp.replace(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Lock the folder itself rather than a lock file, so no stray file is left beside the pins.
+    folder_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        with contextlib.suppress(ImportError):
+            import fcntl
+
+            fcntl.flock(folder_fd, fcntl.LOCK_EX)
+        pins = load_pins(path)
+        pins.setdefault(source_id, {})[filename] = {
+            "sha256": sha256,
+            "bytes": size,
+            "url": url,
+            "pinned_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "reason": reason,
+        }
+        header = "# Machine-written: hashes pinned on first download or accepted re-releases. Commit this file.\n"
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".yaml")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(header + yaml.safe_dump(pins, sort_keys=True))
+            os.replace(tmp, path)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+    finally:
+        os.close(folder_fd)  # releases the lock
 
 
 def expected_hash(source: Source, file: SourceFile) -> tuple[str | None, int | None]:

@@ -1,0 +1,1 @@
+"""Pure analysis functions: DataFrames in, DataFrames or numbers out; no I/O."""

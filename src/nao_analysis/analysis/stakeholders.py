@@ -1,0 +1,351 @@
+"""Figure 6: the national and local stakeholders of the drugs strategy as a validated graph, and its layered layout.
+
+The bodies and relationships are transcribed in ``data/manual/fig06_stakeholders.yaml`` from the report's text.
+:func:`load_stakeholder_map` reads and validates that file (the only I/O here); everything else is pure.
+The layout puts each layer on its own row (national governance at the top, local delivery at the bottom) and
+orders bodies within a row by the barycentre of their neighbours, a standard way of reducing edge crossings.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Literal
+
+import networkx as nx
+import pandas as pd
+import pandera.pandas as pa
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from nao_analysis.errors import AnalysisError, ReaderError
+
+NodeKind = Literal["central_government", "governance_coordinating", "local_implementing"]
+Relation = Literal["provides_direction", "liaises_advises"]
+
+#: The report's legend wording for each node kind and relation.
+KIND_LABELS: dict[str, str] = {
+    "central_government": "Central government body",
+    "governance_coordinating": "Governance/coordinating body",
+    "local_implementing": "Local implementing/operational body",
+}
+RELATION_LABELS: dict[str, str] = {
+    "provides_direction": "Provides direction",
+    "liaises_advises": "Liaises/provides advice and guidance",
+}
+
+#: Sweeps of the barycentre heuristic; the graph is small, so a few down-and-up passes settle the order.
+ORDERING_SWEEPS = 4
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Layer(_Strict):
+    id: str = Field(min_length=1)
+    label: str = Field(min_length=1)
+
+
+class Body(_Strict):
+    """One stakeholder body (a node of Figure 6)."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    label: str = Field(min_length=1)
+    kind: NodeKind
+    layer: str
+    citation: str = Field(min_length=1)
+    department: bool = Field(default=False, description="One of the government departments the figure's subtitle counts")
+
+
+class Relationship(_Strict):
+    """One relationship (an edge of Figure 6), from ``source`` to ``target``."""
+
+    source: str
+    target: str
+    relation: Relation
+    basis: str = Field(min_length=1)
+    citation: str = Field(min_length=1)
+    inferred: bool = False
+
+
+class StakeholderMap(_Strict):
+    """The whole diagram: layers (rows, top to bottom), bodies and relationships, checked for consistency."""
+
+    schema_version: int = Field(alias="schema")
+    figure: str
+    title: str
+    subtitle: str = ""
+    source: str
+    citation: str
+    layers: list[Layer] = Field(min_length=1)
+    nodes: list[Body] = Field(min_length=1)
+    edges: list[Relationship] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> StakeholderMap:
+        layer_ids = [layer.id for layer in self.layers]
+        if dupes := _duplicates(layer_ids):
+            raise ValueError(f"layer ids appear more than once: {', '.join(dupes)}")
+        node_ids = [node.id for node in self.nodes]
+        if dupes := _duplicates(node_ids):
+            raise ValueError(f"node ids appear more than once: {', '.join(dupes)}")
+        for node in self.nodes:
+            if node.layer not in layer_ids:
+                raise ValueError(f"node {node.id!r} is in layer {node.layer!r}, which is not listed under 'layers' ({', '.join(layer_ids)})")
+        known = set(node_ids)
+        pairs = []
+        for edge in self.edges:
+            for end in (edge.source, edge.target):
+                if end not in known:
+                    raise ValueError(f"edge {edge.source} -> {edge.target} names unknown node {end!r}")
+            if edge.source == edge.target:
+                raise ValueError(f"edge {edge.source} -> {edge.target} points at itself")
+            pairs.append(f"{edge.source}->{edge.target}")
+        if dupes := _duplicates(pairs):
+            raise ValueError(f"edges appear more than once: {', '.join(dupes)}")
+        return self
+
+
+def _duplicates(values: list[str]) -> list[str]:
+    return sorted(value for value, count in Counter(values).items() if count > 1)
+
+
+def load_stakeholder_map(path: str | Path) -> StakeholderMap:
+    """Read and validate the Figure 6 stakeholder file.
+
+    Parameters
+    ----------
+    path
+        A YAML file laid out like ``data/manual/fig06_stakeholders.yaml``.
+
+    Returns
+    -------
+    StakeholderMap
+        The validated bodies, layers and relationships.
+
+    Raises
+    ------
+    ReaderError
+        If the file is missing, is not YAML, or breaks a rule (unknown node, duplicate id, bad kind...).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ReaderError(path, "file not found", "check the fig06 'stakeholders_file' parameter names a file in data/manual/")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ReaderError(path, f"not valid YAML ({str(exc).splitlines()[0]})", "fix the YAML syntax") from exc
+    if not isinstance(data, dict):
+        raise ReaderError(path, "expected a mapping with 'layers', 'nodes' and 'edges'", "see data/manual/fig06_stakeholders.yaml for the layout")
+    try:
+        return StakeholderMap.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "file"
+        raise ReaderError(path, f"{where}: {first['msg']}", f"correct the entry ({exc.error_count()} problem(s) in all)") from exc
+
+
+def stakeholder_graph(stakeholders: StakeholderMap) -> nx.DiGraph:
+    """The stakeholder map as a directed graph whose nodes and edges carry every attribute of the file.
+
+    Parameters
+    ----------
+    stakeholders
+        A validated map from :func:`load_stakeholder_map`.
+
+    Returns
+    -------
+    networkx.DiGraph
+        Node attributes ``label, kind, layer, layer_index, citation``; edge attributes ``relation, basis, citation, inferred``.
+    """
+    layer_index = {layer.id: i for i, layer in enumerate(stakeholders.layers)}
+    graph = nx.DiGraph()
+    for node in stakeholders.nodes:
+        graph.add_node(node.id, label=node.label, kind=node.kind, layer=node.layer, layer_index=layer_index[node.layer], citation=node.citation)
+    for edge in stakeholders.edges:
+        graph.add_edge(edge.source, edge.target, relation=edge.relation, basis=edge.basis, citation=edge.citation, inferred=edge.inferred)
+    return graph
+
+
+def _row_positions(rows: list[list[str]]) -> dict[str, float]:
+    """x of every body when each row is spread on a common grid and centred (as :func:`layered_layout` draws it)."""
+    widest = max(len(row) for row in rows)
+    step = 1.0 / max(widest - 1, 1)
+    positions = {}
+    for row in rows:
+        start = 0.5 - step * (len(row) - 1) / 2
+        for order, node in enumerate(row):
+            positions[node] = start + step * order
+    return positions
+
+
+def _order_rows(graph: nx.DiGraph, rows: list[list[str]]) -> list[list[str]]:
+    """Reorder bodies within each row by the mean position of all their neighbours (the barycentre heuristic).
+
+    Rows are revisited top-down then bottom-up a few times, each using the others' latest order. Ties keep the
+    current order, so the file's order decides when the links do not.
+    """
+    rows = [list(row) for row in rows]
+    undirected = graph.to_undirected(as_view=True)
+    for _ in range(ORDERING_SWEEPS):
+        for i in [*range(len(rows)), *reversed(range(len(rows)))]:
+            positions = _row_positions(rows)
+            keys = {}
+            for node in rows[i]:
+                linked = [positions[n] for n in undirected.neighbors(node)]
+                keys[node] = (sum(linked) / len(linked) if linked else positions[node], positions[node])
+            rows[i].sort(key=lambda node: keys[node])
+    return rows
+
+
+def layered_layout(stakeholders: StakeholderMap) -> pd.DataFrame:
+    """Place each body on its layer's row, ordered to reduce crossing arrows.
+
+    Rows run top (first layer, ``y = 1``) to bottom (last layer, ``y = 0``); within a row bodies are spread evenly
+    over ``x`` in [0, 1] and centred, so a short row sits in the middle of the drawing.
+
+    Parameters
+    ----------
+    stakeholders
+        A validated map from :func:`load_stakeholder_map`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per body: ``node, label, kind, kind_label, layer, layer_label, layer_index, order, x, y, citation``,
+        validated by :data:`LAYOUT_SCHEMA`.
+
+    Raises
+    ------
+    AnalysisError
+        If a layer has no bodies (the drawing would have an empty row).
+    """
+    graph = stakeholder_graph(stakeholders)
+    layer_ids = [layer.id for layer in stakeholders.layers]
+    rows = [[node.id for node in stakeholders.nodes if node.layer == layer_id] for layer_id in layer_ids]
+    empty = [layer_id for layer_id, row in zip(layer_ids, rows) if not row]
+    if empty:
+        raise AnalysisError(f"fig06 stakeholders: layer(s) {', '.join(empty)} have no bodies - remove them from 'layers' or add bodies")
+    rows = _order_rows(graph, rows)
+    positions = _row_positions(rows)
+    layer_labels = {layer.id: layer.label for layer in stakeholders.layers}
+    records = []
+    for layer_index, row in enumerate(rows):
+        y = 1.0 - layer_index / max(len(rows) - 1, 1)
+        for order, node_id in enumerate(row):
+            attrs = graph.nodes[node_id]
+            records.append(
+                {
+                    "node": node_id,
+                    "label": attrs["label"],
+                    "kind": attrs["kind"],
+                    "kind_label": KIND_LABELS[attrs["kind"]],
+                    "layer": attrs["layer"],
+                    "layer_label": layer_labels[attrs["layer"]],
+                    "layer_index": layer_index,
+                    "order": order,
+                    "x": positions[node_id],
+                    "y": y,
+                    "citation": attrs["citation"],
+                }
+            )
+    return LAYOUT_SCHEMA.validate(pd.DataFrame.from_records(records))
+
+
+def relationships_table(stakeholders: StakeholderMap) -> pd.DataFrame:
+    """The relationships as a tidy table with both ends' labels and the legend wording of each relation.
+
+    Parameters
+    ----------
+    stakeholders
+        A validated map from :func:`load_stakeholder_map`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``source, source_label, target, target_label, relation, relation_label, inferred, basis, citation``.
+    """
+    labels = {node.id: node.label for node in stakeholders.nodes}
+    frame = pd.DataFrame.from_records(
+        [
+            {
+                "source": edge.source,
+                "source_label": labels[edge.source],
+                "target": edge.target,
+                "target_label": labels[edge.target],
+                "relation": edge.relation,
+                "relation_label": RELATION_LABELS[edge.relation],
+                "inferred": edge.inferred,
+                "basis": edge.basis,
+                "citation": edge.citation,
+            }
+            for edge in stakeholders.edges
+        ],
+        columns=["source", "source_label", "target", "target_label", "relation", "relation_label", "inferred", "basis", "citation"],
+    )
+    return RELATIONSHIPS_SCHEMA.validate(frame)
+
+
+def count_departments(stakeholders: StakeholderMap) -> int:
+    """How many government departments the diagram shows (the figure's subtitle says six).
+
+    Raises
+    ------
+    AnalysisError
+        If a body flagged as a department is not drawn as a central government body.
+    """
+    departments = [node for node in stakeholders.nodes if node.department]
+    misfiled = [node.id for node in departments if node.kind != "central_government"]
+    if misfiled:
+        raise AnalysisError(f"fig06 stakeholders: department(s) {', '.join(misfiled)} must have kind central_government")
+    return len(departments)
+
+
+def count_bodies(stakeholders: StakeholderMap) -> pd.DataFrame:
+    """How many bodies of each kind the diagram shows.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``kind, kind_label, bodies`` in legend order.
+    """
+    counts = Counter(node.kind for node in stakeholders.nodes)
+    return pd.DataFrame(
+        [{"kind": kind, "kind_label": label, "bodies": counts.get(kind, 0)} for kind, label in KIND_LABELS.items()]
+    )
+
+
+LAYOUT_SCHEMA = pa.DataFrameSchema(
+    {
+        "node": pa.Column(str, unique=True),
+        "label": pa.Column(str),
+        "kind": pa.Column(str, pa.Check.isin(list(KIND_LABELS))),
+        "kind_label": pa.Column(str),
+        "layer": pa.Column(str),
+        "layer_label": pa.Column(str),
+        "layer_index": pa.Column(int, pa.Check.ge(0)),
+        "order": pa.Column(int, pa.Check.ge(0)),
+        "x": pa.Column(float, pa.Check.in_range(0.0, 1.0)),
+        "y": pa.Column(float, pa.Check.in_range(0.0, 1.0)),
+        "citation": pa.Column(str),
+    },
+    strict=True,
+    coerce=True,
+)
+
+RELATIONSHIPS_SCHEMA = pa.DataFrameSchema(
+    {
+        "source": pa.Column(str),
+        "source_label": pa.Column(str),
+        "target": pa.Column(str),
+        "target_label": pa.Column(str),
+        "relation": pa.Column(str, pa.Check.isin(list(RELATION_LABELS))),
+        "relation_label": pa.Column(str),
+        "inferred": pa.Column(bool),
+        "basis": pa.Column(str),
+        "citation": pa.Column(str),
+    },
+    strict=True,
+    coerce=True,
+)

@@ -1,0 +1,363 @@
+"""The treatment gap (Figure 5): the share of people using opiates and/or crack cocaine (OCU) not in treatment.
+
+The method, as in the report's Figure 5 note 1 and OHID Fingertips indicator 93517 (ages 15-64):
+
+- denominator = the estimated number of users resident in the area, taken as the mean of the last three
+  prevalence estimates;
+- count = that mean minus the number of residents in contact with drug treatment for opiate and/or crack
+  use in the year;
+- value = count / denominator x 100.
+
+All functions are pure: DataFrames in, DataFrames or numbers out.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from nao_analysis.errors import AnalysisError
+
+#: ONS code of England, the parent of every county and unitary authority in the Fingertips download.
+ENGLAND_CODE = "E92000001"
+#: Prevalence estimates averaged for the denominator.
+ESTIMATES_AVERAGED = 3
+
+
+def unmet_need_percentage(estimated_users, in_treatment):
+    """Percentage of estimated users not in treatment: ``(estimated_users - in_treatment) / estimated_users x 100``.
+
+    Parameters
+    ----------
+    estimated_users : float or pandas.Series
+        The denominator: the mean of the last three prevalence estimates.
+    in_treatment : float or pandas.Series
+        People in contact with treatment in the year (same index as ``estimated_users`` for Series).
+
+    Returns
+    -------
+    float or pandas.Series
+        The unmet-need percentage. It is negative where more people are in treatment than estimated users.
+
+    Raises
+    ------
+    AnalysisError
+        If an estimate is zero or negative, or a treatment number is negative.
+    """
+    users = np.atleast_1d(np.asarray(estimated_users, dtype="float64"))
+    treated = np.atleast_1d(np.asarray(in_treatment, dtype="float64"))
+    if (users[~np.isnan(users)] <= 0).any():
+        raise AnalysisError(f"unmet_need_percentage: estimated users must be positive (got {users[users <= 0][0]:g})")
+    if (treated[~np.isnan(treated)] < 0).any():
+        raise AnalysisError(f"unmet_need_percentage: numbers in treatment must not be negative (got {treated[treated < 0][0]:g})")
+    result = (estimated_users - in_treatment) / estimated_users * 100.0
+    return result if np.ndim(result) else float(result)
+
+
+def unmet_need(prevalence: pd.DataFrame, in_treatment: pd.DataFrame, *, estimates: int = ESTIMATES_AVERAGED) -> pd.DataFrame:
+    """Compute the unmet-need percentage per area from prevalence estimates and numbers in treatment.
+
+    Parameters
+    ----------
+    prevalence : DataFrame
+        One row per area and estimate: ``area_code``, ``estimate_period`` (sortable, e.g. ``"2016-17"``),
+        ``estimated_users``.
+    in_treatment : DataFrame
+        One row per area: ``area_code``, ``in_treatment``.
+    estimates : int
+        How many of the latest estimates to average (3 in the published method).
+
+    Returns
+    -------
+    DataFrame
+        One row per area in either input: ``area_code``, ``estimate_periods`` (the periods averaged),
+        ``denominator`` (their mean), ``in_treatment``, ``count`` (denominator minus in treatment),
+        ``value`` (%), ``unit`` and ``note`` (why ``value`` is missing, else empty).
+
+    Raises
+    ------
+    AnalysisError
+        If a column is missing, an area has two estimates for one period or two treatment numbers.
+    """
+    for frame, columns, what in (
+        (prevalence, ("area_code", "estimate_period", "estimated_users"), "prevalence"),
+        (in_treatment, ("area_code", "in_treatment"), "in_treatment"),
+    ):
+        absent = [c for c in columns if c not in frame.columns]
+        if absent:
+            raise AnalysisError(f"unmet_need: {what} lacks column(s) {', '.join(absent)}")
+    if estimates < 1:
+        raise AnalysisError(f"unmet_need: estimates must be at least 1 (got {estimates})")
+    duplicated = prevalence.duplicated(["area_code", "estimate_period"])
+    if duplicated.any():
+        row = prevalence[duplicated].iloc[0]
+        raise AnalysisError(
+            f"unmet_need: two prevalence estimates for {row['area_code']} in {row['estimate_period']} - keep one per period"
+        )
+    if in_treatment["area_code"].duplicated().any():
+        code = in_treatment.loc[in_treatment["area_code"].duplicated(), "area_code"].iloc[0]
+        raise AnalysisError(f"unmet_need: two treatment numbers for {code} - give one per area")
+
+    latest = prevalence.dropna(subset=["estimated_users"]).sort_values("estimate_period").groupby("area_code").tail(estimates)
+    grouped = latest.groupby("area_code")
+    means = pd.DataFrame(
+        {
+            "estimate_periods": grouped["estimate_period"].agg(lambda s: ", ".join(map(str, s))),
+            "estimates_used": grouped["estimated_users"].size(),
+            "denominator": grouped["estimated_users"].mean(),
+        }
+    ).reset_index()
+    result = means.merge(in_treatment[["area_code", "in_treatment"]], on="area_code", how="outer")
+    too_few = result["estimates_used"].fillna(0) < estimates
+    result.loc[too_few, "denominator"] = np.nan
+    result["count"] = result["denominator"] - result["in_treatment"]
+    complete = result["denominator"].notna() & result["in_treatment"].notna()
+    result["value"] = np.nan
+    if complete.any():
+        result.loc[complete, "value"] = unmet_need_percentage(result.loc[complete, "denominator"], result.loc[complete, "in_treatment"])
+    result["note"] = ""
+    result.loc[result["in_treatment"].isna(), "note"] = "no number in treatment"
+    result.loc[result["estimates_used"].isna(), "note"] = "no prevalence estimate"
+    result.loc[too_few & result["estimates_used"].notna(), "note"] = f"fewer than {estimates} prevalence estimates"
+    result["unit"] = "%"
+    columns = ["area_code", "estimate_periods", "denominator", "in_treatment", "count", "value", "unit", "note"]
+    return result[columns].sort_values("area_code").reset_index(drop=True)
+
+
+def recompute_published_rows(rows: pd.DataFrame) -> pd.DataFrame:
+    """Check the API's values: rebuild each row's percentage from its published count and denominator.
+
+    The number in treatment is not published, but it is implied: ``denominator - count``. Feeding that and
+    the denominator back through :func:`unmet_need_percentage` must reproduce the published value.
+
+    Parameters
+    ----------
+    rows : DataFrame
+        Reader output (:func:`nao_analysis.readers.fingertips.read_fingertips_csv`) with ``value``,
+        ``count`` and ``denominator``.
+
+    Returns
+    -------
+    DataFrame
+        The rows with a count and denominator, plus ``in_treatment`` (implied), ``in_treatment_is_whole``,
+        ``value_rebuilt`` and ``difference`` (rebuilt minus published, percentage points).
+
+    Notes
+    -----
+    Some rows print the denominator cut to a whole number while the value was computed from the unrounded
+    mean (in the 93517 sample: West Sussex, Worcestershire and Middlesbrough in 2019/20). Their implied number
+    in treatment is then not a whole number, and the rebuilt value differs by up to about 0.01 percentage points.
+    """
+    usable = rows.dropna(subset=["value", "count", "denominator"]).copy()
+    usable["in_treatment"] = usable["denominator"] - usable["count"]
+    # People are counted whole: a fractional remainder means the printed denominator was cut short.
+    usable["in_treatment_is_whole"] = (usable["in_treatment"] - usable["in_treatment"].round()).abs() < 1e-3
+    usable["value_rebuilt"] = unmet_need_percentage(usable["denominator"], usable["in_treatment"])
+    usable["difference"] = usable["value_rebuilt"] - usable["value"]
+    return usable.reset_index(drop=True)
+
+
+def area_values(indicator: pd.DataFrame, *, indicator_id: int, year: str, sex: str = "Persons") -> pd.DataFrame:
+    """One row per county or unitary authority for one indicator and financial year.
+
+    Parameters
+    ----------
+    indicator : DataFrame
+        Reader output for a Fingertips download.
+    indicator_id : int
+        The indicator to keep (93517 for OCU not in treatment).
+    year : str
+        Financial year ``YYYY-YY``.
+    sex : str
+        Fingertips sex label; the published figure uses all persons.
+
+    Returns
+    -------
+    DataFrame
+        ``area_code``, ``area_name``, ``value`` (%), ``count``, ``denominator``, ``in_treatment`` (implied:
+        denominator minus count), ``value_note``, ``year``, ``unit``; England and category breakdowns excluded.
+
+    Raises
+    ------
+    AnalysisError
+        If the indicator or year is absent (the message lists what the data holds), or an area appears twice.
+    """
+    rows = indicator[indicator["indicator_id"] == indicator_id]
+    if rows.empty:
+        held = ", ".join(str(i) for i in sorted(indicator["indicator_id"].unique()))
+        raise AnalysisError(f"area_values: indicator {indicator_id} not in the data (it holds {held}) - check indicator_id and the source")
+    in_year = rows[rows["year"] == year]
+    if in_year.empty:
+        held = ", ".join(sorted(rows["year"].dropna().unique()))
+        raise AnalysisError(f"area_values: no {year} rows for indicator {indicator_id} (the data holds {held}) - choose one of those years")
+    areas = in_year[(in_year["sex"] == sex) & in_year["category_type"].isna() & (in_year["area_code"] != ENGLAND_CODE)]
+    duplicated = areas["area_code"].duplicated()
+    if duplicated.any():
+        code = areas.loc[duplicated, "area_code"].iloc[0]
+        raise AnalysisError(f"area_values: area {code} appears twice in {year} - check the age and sex breakdowns")
+    out = areas[["area_code", "area_name", "value", "count", "denominator", "value_note", "year"]].copy()
+    out["in_treatment"] = out["denominator"] - out["count"]
+    out["unit"] = "%"
+    return out.sort_values("area_code").reset_index(drop=True)
+
+
+def england_value(indicator: pd.DataFrame, *, indicator_id: int, year: str, sex: str = "Persons") -> float | None:
+    """England's published value for the year, or None if the download has no England row."""
+    rows = indicator[
+        (indicator["indicator_id"] == indicator_id)
+        & (indicator["year"] == year)
+        & (indicator["sex"] == sex)
+        & indicator["category_type"].isna()
+        & (indicator["area_code"] == ENGLAND_CODE)
+    ]
+    if rows.empty or pd.isna(rows["value"].iloc[0]):
+        return None
+    return float(rows["value"].iloc[0])
+
+
+def whole_percent(value: float) -> int:
+    """Round half up to a whole per cent, as the report prints percentages (47.5 -> 48)."""
+    return int(math.floor(value + 0.5))
+
+
+def _join_names(names: Sequence[str]) -> str:
+    names = list(names)
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+@dataclass(frozen=True)
+class TreatmentGapSummary:
+    """The figures the report quotes about the map, computed from the area values."""
+
+    threshold: float
+    areas_total: int
+    areas_at_or_above: int
+    min_pct: float
+    min_areas: list[str]
+    max_pct: float
+    max_areas: list[str]
+    missing_areas: list[str] = field(default_factory=list)
+
+    def sentences(self, *, max_missing_listed: int = 12) -> list[str]:
+        """The summary worded like paragraph 1.6 and the notes of Figure 5.
+
+        Parameters
+        ----------
+        max_missing_listed : int
+            Name at most this many areas without data; beyond that, give the first few and a count
+            (a partial extract can miss most of England).
+        """
+        lines = [
+            f"In {self.areas_at_or_above} of {self.areas_total} areas, {whole_percent(self.threshold)}% or more of the people "
+            "who used opiates and/or crack cocaine were not in treatment.",
+            f"The lowest proportion of users not in treatment was in {_join_names(self.min_areas)} ({whole_percent(self.min_pct)}%) "
+            f"and the highest was in {_join_names(self.max_areas)} ({whole_percent(self.max_pct)}%).",
+        ]
+        missing = self.missing_areas
+        if missing and len(missing) <= max_missing_listed:
+            lines.append(f"Data were not available for: {_join_names(missing)}.")
+        elif missing:
+            shown = ", ".join(missing[:max_missing_listed])
+            lines.append(f"Data were not available for {len(missing)} areas: {shown} and {len(missing) - max_missing_listed} others.")
+        return lines
+
+
+def summarise(values: pd.DataFrame, *, threshold: float, all_areas: pd.DataFrame | None = None) -> TreatmentGapSummary:
+    """Count of areas at or above the threshold, the lowest and highest areas, and the areas without data.
+
+    Parameters
+    ----------
+    values : DataFrame
+        :func:`area_values` output (``area_code``, ``area_name``, ``value``).
+    threshold : float
+        The percentage the report counts areas against (48).
+    all_areas : DataFrame, optional
+        ``code`` and ``name`` of every area that should have a value (e.g. the boundary file's areas);
+        those absent from ``values`` are listed as missing too.
+
+    Returns
+    -------
+    TreatmentGapSummary
+        ``areas_total`` counts areas with a value; areas without one are in ``missing_areas`` (sorted names).
+        Ties for the lowest or highest value list every tied area.
+
+    Raises
+    ------
+    AnalysisError
+        If no area has a value.
+    """
+    present = values.dropna(subset=["value"])
+    if present.empty:
+        raise AnalysisError("summarise: no area has a value - check the year and the indicator")
+    missing = set(values.loc[values["value"].isna(), "area_name"])
+    if all_areas is not None:
+        absent = ~all_areas["code"].isin(values["area_code"])
+        missing |= set(all_areas.loc[absent, "name"])
+    low, high = present["value"].min(), present["value"].max()
+    return TreatmentGapSummary(
+        threshold=float(threshold),
+        areas_total=len(present),
+        areas_at_or_above=int((present["value"] >= threshold).sum()),
+        min_pct=float(low),
+        min_areas=sorted(present.loc[present["value"] == low, "area_name"]),
+        max_pct=float(high),
+        max_areas=sorted(present.loc[present["value"] == high, "area_name"]),
+        missing_areas=sorted(missing),
+    )
+
+
+def ranked_table(values: pd.DataFrame, *, threshold: float) -> pd.DataFrame:
+    """Areas ranked from the highest share not in treatment (rank 1) to the lowest; areas without data last.
+
+    Parameters
+    ----------
+    values : DataFrame
+        :func:`area_values` output.
+    threshold : float
+        Flags areas at or above it.
+
+    Returns
+    -------
+    DataFrame
+        ``rank`` (ties share the best rank; NA without data), ``area_code``, ``area_name``, ``value`` (%),
+        ``count``, ``denominator``, ``in_treatment``, ``at_or_above_threshold`` (NA without data), ``unit``.
+    """
+    table = values.copy()
+    table["rank"] = table["value"].rank(ascending=False, method="min").astype("Int64")
+    table["at_or_above_threshold"] = (table["value"] >= threshold).astype("boolean").where(table["value"].notna())
+    table = table.sort_values(["rank", "area_name"], na_position="last")
+    columns = ["rank", "area_code", "area_name", "value", "count", "denominator", "in_treatment", "at_or_above_threshold", "unit"]
+    return table[columns].reset_index(drop=True)
+
+
+def map_classes(breaks: Sequence[float], *, unit: str = "%") -> tuple[list[float], list[str]]:
+    """Class bounds and labels for the shared choropleth, with each break starting a class.
+
+    The choropleth's bins are right-closed upper bounds (a value equal to a bound falls in the lower class).
+    The report counts areas at "48% or more", so each bound is nudged to the float just below the break:
+    a value of exactly 48 then falls in the "48% to under 58%" class.
+
+    Parameters
+    ----------
+    breaks : sequence of float
+        Increasing class breaks, e.g. ``[38, 48, 58, 68]``.
+
+    Returns
+    -------
+    (list of float, list of str)
+        ``len(breaks) + 1`` upper bounds (the last infinite) and labels such as ``"Less than 38%"``,
+        ``"38% to under 48%"``, ``"68% or more"``.
+    """
+    breaks = [float(b) for b in breaks]
+    if not breaks or any(b2 <= b1 for b1, b2 in zip(breaks, breaks[1:])):
+        raise AnalysisError(f"map_classes: breaks {breaks} must be a non-empty increasing list")
+    shown = [f"{b:g}{unit}" for b in breaks]
+    bounds = [float(np.nextafter(b, -np.inf)) for b in breaks] + [float("inf")]
+    labels = [f"Less than {shown[0]}"]
+    labels += [f"{low} to under {high}" for low, high in zip(shown, shown[1:])]
+    labels.append(f"{shown[-1]} or more")
+    return bounds, labels

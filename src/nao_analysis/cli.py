@@ -1,0 +1,149 @@
+"""Command line: ``nao-analysis sources | fetch | build``.
+
+Every user error is printed as one line and the exit status is 2; a build with a failed figure exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from nao_analysis.errors import NaoError
+
+
+def _cmd_sources(args) -> int:
+    from nao_analysis.sources import load_registry, status
+
+    if getattr(args, "sources_command", None) == "add":
+        from nao_analysis.sources.manage import add_source
+
+        entry = add_source(args.id, url=args.url, file=args.file, serves=dict(s.split("=", 1) for s in args.serves or []),
+                           title=args.title, fmt=args.format, publisher=args.publisher)
+        print(f"added {entry.id}: {entry.primary.filename} sha256 {entry.primary.sha256} ({entry.primary.bytes:,} bytes)")
+        return 0
+    registry = load_registry()
+    width = max(len(s.id) for s in registry.sources)
+    for source in registry.sources:
+        kind = "third-party extract" if source.kind == "third_party_extract" else "official"
+        print(f"{source.id:<{width}}  {status(source):<15}  {kind:<19}  {source.title}")
+    return 0
+
+
+def _cmd_fetch(args) -> int:
+    from nao_analysis.sources import fetch, load_registry
+
+    registry = load_registry()
+    ids = registry.ids() if args.all else args.ids
+    if not ids:
+        print("nao-analysis fetch: name source ids or use --all", file=sys.stderr)
+        return 2
+    failures = 0
+    for source_id in ids:
+        try:
+            path = fetch(source_id, force=args.force, accept_new_hash=args.accept_new_hash)
+            print(f"ok       {source_id}  {path}")
+        except NaoError as exc:
+            failures += 1
+            print(f"missing  {source_id}  {exc}")
+    return 1 if failures and not args.all else (0 if not failures else 3)
+
+
+def _cmd_build(args) -> int:
+    from nao_analysis.build import build, summary_table
+
+    only = [f.strip() for f in args.only.split(",")] if args.only else None
+    result = build(args.edition, only=only, overrides=args.set, jobs=args.jobs, force=args.force)
+    print(summary_table(result))
+    return result.exit_code(args.strict)
+
+
+def _cmd_editions(args) -> int:
+    from nao_analysis.editions import list_editions, load_edition
+
+    for name in list_editions():
+        edition = load_edition(name)
+        print(f"{name:<16} {'substitute data' if edition.header.substitute_data else 'published inputs':<17} {edition.header.title}")
+    return 0
+
+
+def _cmd_new_edition(args) -> int:
+    from nao_analysis.roll import new_edition
+
+    path, needed = new_edition(args.name, base=args.base, years=args.years)
+    print(f"wrote {path}")
+    for line in needed:
+        print(f"needs: {line}")
+    return 0
+
+
+def _cmd_diff(args) -> int:
+    from nao_analysis.report.diff import diff_editions
+
+    html_path, csv_path = diff_editions(args.edition_a, args.edition_b)
+    print(f"wrote {html_path}\nwrote {csv_path}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="nao-analysis", description="Rebuild the figures of the NAO report 'Reducing the harm from illegal drugs' (HC 1864).")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    sources = sub.add_parser("sources", help="list every raw source and whether it is cached, in the mirror, downloadable or missing")
+    sources_sub = sources.add_subparsers(dest="sources_command")
+    add = sources_sub.add_parser("add", help="record a new source by official URL or by a file obtained by hand")
+    add.add_argument("id")
+    group = add.add_mutually_exclusive_group(required=True)
+    group.add_argument("--url")
+    group.add_argument("--file")
+    add.add_argument("--serves", action="append", metavar="KEY=VALUE", help="parameters this source serves, e.g. year=2022-23 basis=outturn")
+    add.add_argument("--title")
+    add.add_argument("--format", help="reader format id, e.g. ro3_ods")
+    add.add_argument("--publisher")
+    sources.set_defaults(func=_cmd_sources)
+
+    fetch = sub.add_parser("fetch", help="resolve sources into data/raw (cache -> mirror -> download)")
+    fetch.add_argument("ids", nargs="*")
+    fetch.add_argument("--all", action="store_true")
+    fetch.add_argument("--force", action="store_true", help="download again even if cached")
+    fetch.add_argument("--accept-new-hash", action="store_true", help="accept an official re-release whose sha256 changed, and pin it")
+    fetch.set_defaults(func=_cmd_fetch)
+
+    build = sub.add_parser("build", help="run the figure notebooks of an edition")
+    build.add_argument("--edition", default=os.environ.get("EDITION", "nao-2023"))
+    build.add_argument("--only", help="comma-separated figure ids, e.g. fig02,fig04")
+    build.add_argument("--set", action="append", metavar="FIG.PARAM=VALUE", help="override a parameter, e.g. fig02.end_year=2022")
+    build.add_argument("--jobs", type=int, default=None, help="notebooks run in parallel (default: number of cores)")
+    build.add_argument("--force", action="store_true", help="rebuild even if nothing changed")
+    build.add_argument("--strict", action="store_true", help="exit non-zero when a figure is skipped or a reconciliation fails")
+    build.set_defaults(func=_cmd_build)
+
+    editions = sub.add_parser("editions", help="list editions")
+    editions.set_defaults(func=_cmd_editions)
+
+    new = sub.add_parser("new-edition", help="roll an edition forward to a new year")
+    new.add_argument("name")
+    new.add_argument("--from", dest="base", default="nao-2023")
+    new.add_argument("--years", type=int, default=1)
+    new.set_defaults(func=_cmd_new_edition)
+
+    diff = sub.add_parser("diff", help="compare two built editions (HTML and CSV)")
+    diff.add_argument("edition_a")
+    diff.add_argument("edition_b")
+    diff.set_defaults(func=_cmd_diff)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except NaoError as exc:
+        print(f"nao-analysis: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

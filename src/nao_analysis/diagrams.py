@@ -1,0 +1,149 @@
+"""Diagrams drawn with matplotlib alone (no Graphviz or other system binaries): Figure 6's stakeholder map.
+
+The positions come from :func:`nao_analysis.analysis.stakeholders.layered_layout`; this module only draws.
+Each kind of body has its own fill *and* outline style, and each relation its own line style, so the legend
+still reads in greyscale and for colour-blind readers.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+import matplotlib.pyplot as plt
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Patch, Rectangle
+
+from nao_analysis.analysis.stakeholders import KIND_LABELS, RELATION_LABELS
+from nao_analysis.charts import PALETTE, TEXT, add_source_line, apply_house_style
+from nao_analysis.errors import AnalysisError
+
+#: Fill, outline, text colour and outline style for each kind of body (the report's three legend entries).
+KIND_STYLE: dict[str, dict[str, str]] = {
+    "central_government": {"face": PALETTE[0], "edge": PALETTE[0], "text": "white", "linestyle": "solid"},
+    "governance_coordinating": {"face": "#d4ecea", "edge": PALETTE[1], "text": TEXT, "linestyle": "solid"},
+    "local_implementing": {"face": "white", "edge": PALETTE[3], "text": TEXT, "linestyle": "dashed"},
+}
+#: Line colour and style for each relation.
+RELATION_STYLE: dict[str, dict[str, object]] = {
+    "provides_direction": {"color": "#0b0c0c", "linestyle": "solid", "linewidth": 1.3},
+    "liaises_advises": {"color": "#6f777b", "linestyle": (0, (4, 3)), "linewidth": 1.1},
+}
+ROW_BAND = "#f3f2f1"
+#: Characters per line of a box label; boxes are narrow because the widest row holds ten bodies.
+LABEL_WIDTH = 17
+
+
+def _edge_point(cx: float, cy: float, half_w: float, half_h: float, tx: float, ty: float) -> tuple[float, float]:
+    """Where the line from a box's centre towards (tx, ty) leaves the box."""
+    dx, dy = tx - cx, ty - cy
+    if dx == 0 and dy == 0:
+        return cx, cy
+    scale = min(half_w / abs(dx) if dx else float("inf"), half_h / abs(dy) if dy else float("inf"))
+    return cx + dx * scale, cy + dy * scale
+
+
+def draw_stakeholder_diagram(
+    layout: pd.DataFrame,
+    relationships: pd.DataFrame,
+    *,
+    title: str,
+    subtitle: str = "",
+    source: str = "",
+    notes: str | None = None,
+    figsize: tuple[float, float] = (15.0, 10.0),
+) -> Figure:
+    """Draw the layered stakeholder map with the report's legend.
+
+    Parameters
+    ----------
+    layout
+        One row per body, from :func:`~nao_analysis.analysis.stakeholders.layered_layout`
+        (uses ``node, label, kind, layer_label, layer_index, x, y``).
+    relationships
+        One row per relationship, from :func:`~nao_analysis.analysis.stakeholders.relationships_table`
+        (uses ``source, target, relation``).
+    title, subtitle, source, notes
+        The report's statement title, subtitle, source line and any notes.
+    figsize
+        Figure size in inches.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The drawing; the caller saves it.
+
+    Raises
+    ------
+    AnalysisError
+        If a relationship names a body the layout does not place.
+    """
+    apply_house_style()
+    positions = layout.set_index("node")
+    missing = sorted(set(relationships["source"]).union(relationships["target"]) - set(positions.index))
+    if missing:
+        raise AnalysisError(f"fig06 diagram: relationships name bodies with no position: {', '.join(missing)}")
+
+    fig, ax = plt.subplots(figsize=figsize)
+    ax.set_axis_off()
+    fig.suptitle(title, x=0.01, ha="left", fontsize=13, fontweight="bold", color=TEXT)
+    if subtitle:
+        fig.text(0.01, 0.935, subtitle, ha="left", va="top", fontsize=10, color="#505a5f")
+
+    xs = sorted(layout["x"].unique())
+    step = min((b - a for a, b in zip(xs, xs[1:])), default=0.2)
+    rows = sorted(layout["y"].unique())
+    row_gap = min((b - a for a, b in zip(rows, rows[1:])), default=0.5)
+    half_w, half_h = step * 0.45, row_gap * 0.2
+
+    # A light band behind each layer, labelled, so the rows read as the report's tiers.
+    for (_, layer_label), members in layout.groupby(["layer_index", "layer_label"], sort=True):
+        y = members["y"].iloc[0]
+        ax.add_patch(Rectangle((-half_w - 0.02, y - row_gap * 0.42), 1 + 2 * half_w + 0.04, row_gap * 0.84, facecolor=ROW_BAND,
+                               edgecolor="none", zorder=0))
+        ax.text(-half_w - 0.015, y + row_gap * 0.4, layer_label, ha="left", va="top", fontsize=8.5, style="italic", color="#505a5f", zorder=1)
+
+    for edge in relationships.itertuples(index=False):
+        start, end = positions.loc[edge.source], positions.loc[edge.target]
+        style = RELATION_STYLE[edge.relation]
+        same_row = start["y"] == end["y"]
+        if same_row:
+            # Same-row links arc over the row so they do not run through the boxes between.
+            p0 = (start["x"], start["y"] + half_h)
+            p1 = (end["x"], end["y"] + half_h)
+            connection = f"arc3,rad={-0.35 if end['x'] > start['x'] else 0.35}"
+        else:
+            p0 = _edge_point(start["x"], start["y"], half_w, half_h, end["x"], end["y"])
+            p1 = _edge_point(end["x"], end["y"], half_w, half_h, start["x"], start["y"])
+            connection = "arc3,rad=0"
+        ax.add_patch(
+            FancyArrowPatch(p0, p1, arrowstyle="-|>", mutation_scale=11, connectionstyle=connection, shrinkA=0, shrinkB=1,
+                            color=style["color"], linestyle=style["linestyle"], linewidth=style["linewidth"], zorder=2)
+        )
+
+    for body in layout.itertuples(index=False):
+        style = KIND_STYLE[body.kind]
+        ax.add_patch(
+            FancyBboxPatch((body.x - half_w, body.y - half_h), 2 * half_w, 2 * half_h, boxstyle="round,pad=0,rounding_size=0.006", mutation_aspect=row_gap * 0.4 / (step * 0.9),
+                           facecolor=style["face"], edgecolor=style["edge"], linestyle=style["linestyle"], linewidth=1.4, zorder=3)
+        )
+        ax.text(body.x, body.y, textwrap.fill(body.label, LABEL_WIDTH), ha="center", va="center", fontsize=7.6, color=style["text"],
+                zorder=4, linespacing=1.1)
+
+    ax.set_xlim(-half_w - 0.03, 1 + half_w + 0.03)
+    ax.set_ylim(min(rows) - row_gap * 0.5, max(rows) + row_gap * 0.5)
+
+    handles = [
+        Patch(facecolor=KIND_STYLE[k]["face"], edgecolor=KIND_STYLE[k]["edge"], linestyle=KIND_STYLE[k]["linestyle"], label=KIND_LABELS[k])
+        for k in KIND_LABELS
+    ] + [
+        Line2D([0], [0], color=RELATION_STYLE[r]["color"], linestyle=RELATION_STYLE[r]["linestyle"], linewidth=RELATION_STYLE[r]["linewidth"],
+               marker=">", markevery=[-1], label=RELATION_LABELS[r])
+        for r in RELATION_LABELS
+    ]
+    fig.legend(handles=handles, loc="lower center", ncol=5, fontsize=8.5, bbox_to_anchor=(0.5, 0.055), handlelength=2.6)
+    fig.subplots_adjust(left=0.01, right=0.99, top=0.9, bottom=0.1)
+    if source:
+        add_source_line(fig, source, notes)
+    return fig

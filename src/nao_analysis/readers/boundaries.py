@@ -1,0 +1,128 @@
+"""Reader for ONS counties-and-unitary-authorities (CTYUA / UTLA) boundary files.
+
+Layouts handled, told apart by content rather than by file name:
+
+- ONS Open Geography shapefile / GeoJSON: a code field ``CTYUA21CD``, ``CTYUA23CD``, ``utla21_code``...
+  (any field ending ``CD`` or ``_code`` whose values look like ONS codes) and its name field.
+- ONS Visual multi-year TopoJSON: layer ``utla`` with ``areacd``, ``areanm`` and optional ``start``/``end``
+  years; one year is selected with ``(start <= year or null) and (end >= year or null)``.
+
+Output: a GeoDataFrame of English areas only (codes starting ``E``) with columns ``code``, ``name``,
+``geometry`` (valid polygons, ``make_valid`` applied), in the file's CRS.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pandera.pandas as pa
+import pyogrio
+import shapely
+
+from nao_analysis.errors import ReaderError
+
+ONS_CODE = r"^E\d{8}$"
+
+BOUNDARY_SCHEMA = pa.DataFrameSchema(
+    {
+        "code": pa.Column(str, pa.Check.str_matches(ONS_CODE), unique=True),
+        "name": pa.Column(str, nullable=False),
+    },
+    strict=False,
+)
+
+
+def _code_and_name_fields(path: Path, fields: list[str]) -> tuple[str, str]:
+    code_candidates = [f for f in fields if re.search(r"(CD|_code|areacd)$", f, flags=re.IGNORECASE)]
+    if not code_candidates:
+        raise ReaderError(path, f"no area-code field (one ending 'CD' or '_code') among fields {fields}",
+                          "give a counties-and-UAs boundary file from the ONS Open Geography Portal")
+    code_field = code_candidates[0]
+    stem = re.sub(r"(CD|_code|cd)$", "", code_field)
+    name_candidates = [f for f in fields if f in (f"{stem}NM", f"{stem}_name", f"{stem}nm")]
+    if not name_candidates:
+        raise ReaderError(path, f"no name field matching code field {code_field!r} among {fields}",
+                          "give a boundary file with both area codes and names")
+    return code_field, name_candidates[0]
+
+
+def _finish(path: Path, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    gdf = gdf[gdf["code"].astype(str).str.startswith("E")].copy()
+    if gdf.empty:
+        raise ReaderError(path, "no English areas (codes starting 'E')", "give an England or UK boundary file")
+    # Some ONS generalised boundaries carry self-intersecting rings (Hampshire in CTYUA Dec 2021).
+    gdf["geometry"] = shapely.make_valid(gdf.geometry.to_numpy())
+    gdf["code"] = gdf["code"].astype(str)
+    gdf["name"] = gdf["name"].astype(str)
+    gdf = gdf[["code", "name", "geometry"]].sort_values("code").reset_index(drop=True)
+    try:
+        BOUNDARY_SCHEMA.validate(gdf)
+    except pa.errors.SchemaError as exc:
+        raise ReaderError(path, f"boundary table failed validation: {exc}".splitlines()[0],
+                          "check that the file holds one feature per upper-tier area") from None
+    return gpd.GeoDataFrame(gdf, geometry="geometry", crs=gdf.crs)
+
+
+def _read_topojson_year(path: Path, year: int, layer: str) -> gpd.GeoDataFrame:
+    topo = json.loads(path.read_text())
+    if layer not in topo.get("objects", {}):
+        raise ReaderError(path, f"TopoJSON has no layer {layer!r} (layers: {', '.join(topo.get('objects', {}))})",
+                          "give the ONS Visual uk-topojson file")
+    frame = pyogrio.read_dataframe(path, layer=layer)
+    for bound in ("start", "end"):
+        if bound not in frame.columns:
+            frame[bound] = pd.NA
+    start = pd.to_numeric(frame["start"], errors="coerce")
+    end = pd.to_numeric(frame["end"], errors="coerce")
+    selected = frame[(start.isna() | (start <= year)) & (end.isna() | (end >= year))]
+    selected = selected.rename(columns={"areacd": "code", "areanm": "name"})
+    if selected.empty:
+        raise ReaderError(path, f"no {layer} features valid in {year}", "choose a year the file covers (2014 onwards)")
+    return gpd.GeoDataFrame(selected, geometry="geometry", crs=frame.crs or "EPSG:4326")
+
+
+def read_ctyua_boundaries(path: Path, *, year: int | None = None, layer: str = "utla") -> gpd.GeoDataFrame:
+    """Read English counties-and-UAs boundaries from an ONS shapefile, GeoJSON or the ONS Visual TopoJSON.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The boundary file (for a shapefile, the ``.shp`` with its siblings beside it).
+    year : int, optional
+        Required for the multi-year TopoJSON: the calendar year whose areas to select. Ignored otherwise.
+    layer : str
+        TopoJSON layer (``utla`` = counties and unitary authorities).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Columns ``code``, ``name``, ``geometry``; English areas only; valid geometries.
+
+    Raises
+    ------
+    ReaderError
+        If the file cannot be read, has no code/name fields, or no English areas.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ReaderError(path, "file not found", "fetch the boundary source first")
+    with path.open("rb") as handle:
+        is_topojson = b'"Topology"' in handle.read(200)
+    if is_topojson:
+        if year is None:
+            raise ReaderError(path, "a multi-year TopoJSON needs a year to select the areas of",
+                              "pass year=..., e.g. the boundary vintage year")
+        return _finish(path, _read_topojson_year(path, year, layer))
+    try:
+        info = pyogrio.read_info(path)
+    except Exception as exc:  # pyogrio raises several driver-specific errors
+        raise ReaderError(path, f"cannot be read as a vector file ({exc})", "give a .shp, .geojson or .json boundary file") from None
+    fields = [str(f) for f in info["fields"]]
+    code_field, name_field = _code_and_name_fields(path, fields)
+    frame = pyogrio.read_dataframe(path, columns=[code_field, name_field])
+    frame = frame.rename(columns={code_field: "code", name_field: "name"})
+    return _finish(path, frame)

@@ -1,0 +1,1 @@
+"""The reviewer-facing outputs: per-figure HTML, the site index, reconciliation, provenance and manifest."""

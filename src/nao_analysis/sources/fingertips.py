@@ -1,0 +1,296 @@
+"""Client for the OHID Fingertips API: one indicator, all areas of one type, as CSV.
+
+The request is ``GET {base}/api/all_data/csv/by_indicator_id?indicator_ids=...&child_area_type_id=...
+&parent_area_type_id=15``. The base URL is ``https://fingertips.phe.org.uk`` unless ``NAO_FINGERTIPS_BASE_URL``
+points at another server that speaks the same protocol (a local test server must also be listed in
+``NAO_EXTRA_ALLOWED_ORIGINS``, the fetch layer's loopback allowlist).
+
+A response is cached exactly like any other raw source: written to a temporary name in
+``data/raw/<source-id>/``, checked, pinned by sha256 and renamed into place with a provenance record.
+Once cached, :func:`fetch_indicator` (and :func:`nao_analysis.sources.fetch`) resolve it without the network.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from urllib.parse import urlencode
+
+from nao_analysis import paths
+from nao_analysis.errors import DownloadError, SourceError, SourceUnavailableError
+from nao_analysis.sources.fetch import (
+    Provenance,
+    _discard,
+    _drop_cached,
+    _from_cache,
+    _from_mirror,
+    _install,
+    _new_temp,
+    _now,
+    _verify,
+    cache_path,
+    check_url_allowed,
+    fetch,
+    sha256_of,
+)
+from nao_analysis.sources.registry import Source, expected_hash, load_registry, record_pin
+
+#: The public service; ``NAO_FINGERTIPS_BASE_URL`` replaces it (e.g. a local server speaking the same protocol).
+DEFAULT_BASE_URL = "https://fingertips.phe.org.uk"
+CSV_ENDPOINT = "/api/all_data/csv/by_indicator_id"
+#: Fingertips area type 15 is England; asking for it as the parent returns every child area plus England itself.
+ENGLAND_AREA_TYPE_ID = 15
+AREA_TYPES_FILE = "fingertips_area_types.csv"
+#: Labels every Fingertips all_data CSV header carries; a response without them is not the data file.
+HEADER_LABELS = ("Indicator ID", "Area Code", "Time period", "Value")
+
+
+@dataclass(frozen=True)
+class AreaType:
+    """A Fingertips child area type and the dates its boundaries were in force."""
+
+    area_type_id: int
+    description: str
+    valid_from: date | None
+    valid_to: date | None
+
+    def covers(self, day: date) -> bool:
+        """Whether ``day`` falls in the period this area type's boundaries were in force."""
+        return (self.valid_from is None or self.valid_from <= day) and (self.valid_to is None or day <= self.valid_to)
+
+
+@dataclass(frozen=True)
+class FingertipsRequest:
+    """The query parameters of one ``by_indicator_id`` CSV request."""
+
+    indicator_id: int
+    child_area_type_id: int
+    parent_area_type_id: int = ENGLAND_AREA_TYPE_ID
+
+    def url(self, base: str | None = None) -> str:
+        """The request URL against ``base`` (default: :func:`base_url`)."""
+        query = urlencode(
+            {
+                "indicator_ids": self.indicator_id,
+                "child_area_type_id": self.child_area_type_id,
+                "parent_area_type_id": self.parent_area_type_id,
+            }
+        )
+        return f"{(base or base_url()).rstrip('/')}{CSV_ENDPOINT}?{query}"
+
+
+def base_url() -> str:
+    """The Fingertips service to call: ``NAO_FINGERTIPS_BASE_URL`` if set, else the public service."""
+    return (os.environ.get("NAO_FINGERTIPS_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+
+
+def _parse_date(text: str, path: Path, column: str) -> date | None:
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise SourceError(f"{path} [column {column!r}]: {text!r} is not a date - write it as YYYY-MM-DD") from None
+
+
+def load_area_types(path: Path | None = None) -> list[AreaType]:
+    """Read the year -> area type table kept as data in ``data/manual/fingertips_area_types.csv``.
+
+    Parameters
+    ----------
+    path
+        The table to read; defaults to the project's copy.
+
+    Returns
+    -------
+    list of AreaType
+        In file order.
+
+    Raises
+    ------
+    SourceError
+        If the file is missing, lacks a column, or its periods overlap.
+    """
+    path = Path(path or paths.manual_dir() / AREA_TYPES_FILE)
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+    except FileNotFoundError:
+        raise SourceError(f"{path}: area type table not found - restore data/manual/{AREA_TYPES_FILE} from git") from None
+    needed = {"area_type_id", "description", "valid_from", "valid_to", "citation"}
+    missing = needed - set(rows[0] if rows else {})
+    if missing:
+        raise SourceError(f"{path}: missing column(s) {', '.join(sorted(missing))} - restore data/manual/{AREA_TYPES_FILE} from git")
+    area_types = [
+        AreaType(
+            int(row["area_type_id"]),
+            row["description"],
+            _parse_date(row["valid_from"], path, "valid_from"),
+            _parse_date(row["valid_to"], path, "valid_to"),
+        )
+        for row in rows
+    ]
+    ordered = sorted(area_types, key=lambda a: a.valid_from or date.min)
+    for earlier, later in zip(ordered, ordered[1:]):
+        if earlier.valid_to is None or later.valid_from is None or earlier.valid_to >= later.valid_from:
+            raise SourceError(
+                f"{path}: area types {earlier.area_type_id} and {later.area_type_id} overlap - each date must map to one area type"
+            )
+    return area_types
+
+
+def area_type_for_year(year: str, area_types: list[AreaType] | None = None) -> AreaType:
+    """The counties-and-UAs area type whose boundaries were in force on 1 April of a financial year.
+
+    Parameters
+    ----------
+    year
+        A financial year written ``YYYY-YY``, e.g. ``"2021-22"``.
+    area_types
+        The table to search; defaults to :func:`load_area_types`.
+
+    Returns
+    -------
+    AreaType
+        For example 402 for 2021-22 and 2022-23, 502 from 2023-24.
+
+    Raises
+    ------
+    SourceError
+        If the year is malformed or no area type covers it.
+    """
+    match = re.fullmatch(r"(\d{4})-(\d{2})", str(year))
+    if not match or (int(match.group(1)) + 1) % 100 != int(match.group(2)):
+        raise SourceError(f"year {year!r}: not a financial year - write it like 2021-22")
+    start = int(match.group(1))
+    first_day = date(start, 4, 1)
+    for area_type in area_types if area_types is not None else load_area_types():
+        if area_type.covers(first_day):
+            return area_type
+    raise SourceError(f"year {year!r}: no Fingertips area type covers {first_day} - add a row to data/manual/{AREA_TYPES_FILE}")
+
+
+def request_for_source(source: Source) -> FingertipsRequest:
+    """The API request a registry entry stands for, from its ``serves`` block.
+
+    Parameters
+    ----------
+    source
+        A registry entry with ``serves: {indicator_id, area_type_id[, parent_area_type_id]}``
+        (``area_type_id`` is the child area type of the request).
+
+    Raises
+    ------
+    SourceError
+        If the entry does not describe a Fingertips request, or its ``url`` disagrees with ``serves``.
+    """
+    serves = source.serves
+    if "indicator_id" not in serves or "area_type_id" not in serves:
+        raise SourceError(
+            f"data/sources.yaml source {source.id!r}: not a Fingertips API source (serves lacks indicator_id/area_type_id) "
+            "- add them to its serves block, or resolve it with nao_analysis.sources.fetch"
+        )
+    request = FingertipsRequest(
+        int(serves["indicator_id"]),
+        int(serves["area_type_id"]),
+        int(serves.get("parent_area_type_id", ENGLAND_AREA_TYPE_ID)),
+    )
+    if source.url and source.url != request.url(DEFAULT_BASE_URL):
+        raise SourceError(
+            f"data/sources.yaml source {source.id!r}: url {source.url!r} disagrees with its serves block "
+            f"({request.url(DEFAULT_BASE_URL)!r}) - make them match"
+        )
+    return request
+
+
+def _check_is_fingertips_csv(path: Path, url: str) -> None:
+    """Refuse a 200 response that is not the data file (an error page, JSON, an empty body)."""
+    with open(path, "rb") as handle:
+        first_line = handle.readline(8192).decode("utf-8-sig", errors="replace")
+    absent = [label for label in HEADER_LABELS if label not in first_line]
+    if absent:
+        shown = first_line.strip()[:60]
+        raise DownloadError(
+            f"{url}: response is not a Fingertips indicator CSV (first line {shown!r} lacks {', '.join(absent)}) "
+            "- check the indicator and area type ids, or try again later"
+        )
+
+
+def fetch_indicator(source_id: str, *, force: bool = False, accept_new_hash: bool = False) -> Path:
+    """Resolve a Fingertips source to a verified local CSV: cache -> mirror -> API download.
+
+    Parameters
+    ----------
+    source_id
+        A registry id. Entries with an ``indicator_id`` in ``serves`` are downloaded from the API;
+        others (the mirror's samples) are resolved from the cache or the mirror only.
+    force
+        Download again even if a verified copy is cached.
+    accept_new_hash
+        Accept a response whose sha256 differs from the pinned one (the publisher revised the data).
+
+    Returns
+    -------
+    Path
+        ``data/raw/<source-id>/<filename>``, with ``<filename>.provenance.json`` beside it.
+
+    Raises
+    ------
+    SourceUnavailableError
+        Not cached and ``NAO_OFFLINE=1``.
+    DownloadError
+        HTTP error after retries, timeout, truncation, or a response that is not the CSV (e.g. an HTML page).
+    HashMismatchError
+        The response differs from the pinned sha256 and ``accept_new_hash`` is false.
+    """
+    source = load_registry().get(source_id)
+    if "indicator_id" not in source.serves:
+        # A file obtained some other way (the mirror's samples): the ordinary resolver applies.
+        return fetch(source_id, force=force, accept_new_hash=accept_new_hash)
+    file = source.primary
+    if not force and not accept_new_hash:
+        for resolver in (_from_cache, _from_mirror):
+            found = resolver(source, file)
+            if found:
+                return found
+    request = request_for_source(source)
+    if os.environ.get("NAO_OFFLINE") == "1":
+        raise SourceUnavailableError(
+            f"source {source.id!r} ({file.filename}): missing offline (NAO_OFFLINE=1) - run once with the network "
+            f"(`nao-analysis fetch {source.id}`) so the API response is cached in data/raw/{source.id}/"
+        )
+    from nao_analysis.sources.download import download_to
+
+    url = request.url()
+    check_url_allowed(url, f"Fingertips request for source {source.id!r} (NAO_FINGERTIPS_BASE_URL={base_url()})")
+    target = cache_path(source, file)
+    tmp = _new_temp(target)
+    try:
+        download_to(url, tmp, expect_binary=False)
+        _check_is_fingertips_csv(tmp, url)
+        want, _ = expected_hash(source, file)
+        sha = sha256_of(tmp)
+        size = tmp.stat().st_size
+        pin_reason = None
+        if want is None:
+            pin_reason = "pinned on first download"
+        elif sha != want:
+            if not accept_new_hash:
+                _verify(tmp, source, file, url)
+            pin_reason = f"re-release accepted on purpose (was {want})"
+        _install(tmp, target, Provenance(source.id, file.filename, "download", url, _now(), sha, size, source.kind, source.copied_from))
+        if pin_reason:
+            try:
+                record_pin(source.id, file.filename, sha, size, url, pin_reason)
+            except BaseException:
+                # An unpinned response must not stay cached as if it had been accepted.
+                _drop_cached(target)
+                raise
+    finally:
+        _discard(tmp, target)
+    return target
