@@ -105,10 +105,7 @@ class Figure:
 
     def banner(self) -> str:
         """Text shown on the figure when the edition uses substitute data."""
-        lines = []
-        if self.edition.header.substitute_data:
-            lines.append(f"Edition '{self.edition.name}': built on substitute data, not the NAO's exact inputs.")
-        lines += self.deviations
+        lines = list(self.deviations)
         third_party = [i["title"] for i in self.inputs.values() if i.get("kind") == "third_party_extract"]
         if third_party:
             lines.append("Built from a third party's extract of the official file: " + "; ".join(third_party) + ".")
@@ -145,8 +142,9 @@ class Figure:
         """Write the chart as PNG and SVG, stamping any substitute-data banner on it."""
         banner = self.banner()
         if banner:
-            mpl_figure.text(0.99, 0.995, banner, ha="right", va="top", fontsize=7, color="#801650", wrap=True,
-                            bbox={"facecolor": "#fff4f8", "edgecolor": "#801650", "boxstyle": "round,pad=0.3"})
+            # Below the source line, so it never hides the chart; bbox_inches="tight" grows the canvas to fit.
+            mpl_figure.text(0.01, -0.01, f"Edition '{self.edition.name}' - substitute data: {banner}", ha="left", va="top", fontsize=7.5,
+                            color="#801650", wrap=True, bbox={"facecolor": "#fff4f8", "edgecolor": "#801650", "boxstyle": "round,pad=0.4"})
         stem = f"{self.stem}{'_' + name if name else ''}"
         png = self.output_dir / f"{stem}.png"
         metadata_png = {"Title": self.declaration.title if self.declaration else stem, "Software": "nao-analysis"}

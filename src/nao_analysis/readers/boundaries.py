@@ -126,3 +126,101 @@ def read_ctyua_boundaries(path: Path, *, year: int | None = None, layer: str = "
     frame = pyogrio.read_dataframe(path, columns=[code_field, name_field])
     frame = frame.rename(columns={code_field: "code", name_field: "name"})
     return _finish(path, frame)
+
+
+CODE_CHANGES_SCHEMA = pa.DataFrameSchema(
+    {
+        "old_code": pa.Column(str),
+        "old_name": pa.Column(str, nullable=True),
+        "new_code": pa.Column(str, nullable=True),
+        "new_name": pa.Column(str, nullable=True),
+        "change_type": pa.Column(str),
+        "start_year": pa.Column(int),
+    },
+    strict=True,
+)
+
+
+def _read_lookup_csv(path: Path, required: list[str]) -> pd.DataFrame:
+    path = Path(path)
+    try:
+        frame = pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False)
+    except Exception as exc:  # parser errors of several types
+        raise ReaderError(path, f"cannot be read as CSV ({type(exc).__name__})", "re-fetch the lookup source") from None
+    frame.columns = [c.strip() for c in frame.columns]
+    lower = {c.lower(): c for c in frame.columns}
+    missing = [c for c in required if c.lower() not in lower]
+    if missing:
+        raise ReaderError(path, f"missing column(s) {', '.join(missing)} (has {', '.join(frame.columns)})",
+                          "give the ONS lookup this reader expects", column=missing[0])
+    return frame.rename(columns={lower[c.lower()]: c for c in required})
+
+
+def read_code_changes(path: Path) -> pd.DataFrame:
+    """Read the ONS Visual table of local authority code changes (``oldcd, oldnm, newcd, newnm, type, start``).
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The CSV (source ``lookup_la_code_changes_2018_2025``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``old_code``, ``old_name``, ``new_code`` (None for a termination), ``new_name``, ``change_type``
+        (``merger``, ``termination``, ``new_code``, ``new_geo``...), ``start_year`` (int: first year of the new
+        geography, changes take effect in April of that year).
+    """
+    frame = _read_lookup_csv(path, ["oldcd", "oldnm", "newcd", "newnm", "type", "start"])
+    out = pd.DataFrame(
+        {
+            "old_code": frame["oldcd"].str.strip(),
+            "old_name": frame["oldnm"].str.strip(),
+            "new_code": frame["newcd"].str.strip().replace({"": None}),
+            "new_name": frame["newnm"].str.strip().replace({"": None}),
+            "change_type": frame["type"].str.strip(),
+            "start_year": pd.to_numeric(frame["start"], errors="coerce"),
+        }
+    )
+    if out["start_year"].isna().any():
+        raise ReaderError(path, "a row has no numeric 'start' year", "fix the lookup file", column="start")
+    out["start_year"] = out["start_year"].astype(int)
+    for column in ("old_name", "new_code", "new_name"):
+        out[column] = out[column].astype(object).where(out[column].notna(), None)
+    try:
+        return CODE_CHANGES_SCHEMA.validate(out)
+    except (pa.errors.SchemaError, pa.errors.SchemaErrors) as exc:
+        raise ReaderError(path, f"failed validation: {str(exc).splitlines()[0]}", "fix the lookup file") from None
+
+
+def read_district_upper_tier_lookup(path: Path) -> pd.DataFrame:
+    """Read a district-to-county lookup (ONS Visual ``ltla14-lookup.csv`` layout: ``ltlacd, ltlanm, ctycd, ctynm``).
+
+    Districts outside a two-tier county (unitary, metropolitan, London) are their own upper tier.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The CSV (source ``lookup_ltla14``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``district_code``, ``district_name``, ``upper_tier_code``, ``upper_tier_name`` (England only).
+    """
+    frame = _read_lookup_csv(path, ["ltlacd", "ltlanm", "ctycd", "ctynm"])
+    out = pd.DataFrame(
+        {
+            "district_code": frame["ltlacd"].str.strip(),
+            "district_name": frame["ltlanm"].str.strip(),
+            "upper_tier_code": frame["ctycd"].str.strip(),
+            "upper_tier_name": frame["ctynm"].str.strip(),
+        }
+    )
+    single_tier = out["upper_tier_code"] == ""
+    out.loc[single_tier, "upper_tier_code"] = out.loc[single_tier, "district_code"]
+    out.loc[single_tier, "upper_tier_name"] = out.loc[single_tier, "district_name"]
+    out = out[out["district_code"].str.startswith("E")].reset_index(drop=True)
+    if out.empty:
+        raise ReaderError(path, "no English districts", "give the England and Wales district lookup")
+    return out

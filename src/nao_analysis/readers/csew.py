@@ -26,6 +26,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from nao_analysis.errors import ReaderError
+from nao_analysis.readers._common import check_not_html_or_empty, read_workbook
 
 #: Table-title wording -> measure code.
 MEASURES: dict[str, str] = {
@@ -228,10 +229,7 @@ def read_csew_appendix_tables(
         If the file is not a readable workbook, or no sheet holds a prevalence table in this layout.
     """
     path = Path(path)
-    try:
-        sheets = pd.read_excel(path, sheet_name=None, header=None, engine="calamine")
-    except Exception as exc:  # calamine raises several types for a non-workbook
-        raise ReaderError(path, f"not a readable spreadsheet ({type(exc).__name__}: {exc})", "fetch the file again") from None
+    sheets = read_workbook(path)
     frames = []
     for sheet, raw in sheets.items():
         if raw.empty:
@@ -292,6 +290,7 @@ def read_csew_tidy_extract(path: str | Path, *, edition: str | None = None, meas
         If a column is missing, an age group or period is not recognised, or an estimate is not a proportion.
     """
     path = Path(path)
+    check_not_html_or_empty(path)
     try:
         raw = pd.read_csv(path, compression="infer", dtype={"period": str})
     except Exception as exc:
@@ -306,6 +305,8 @@ def read_csew_tidy_extract(path: str | Path, *, edition: str | None = None, meas
         )
     if measure not in MEASURES.values():
         raise ReaderError(path, f"unknown measure {measure!r}", f"use one of {sorted(MEASURES.values())}")
+    # "NA" marks a drug not asked about in that year: leave those rows out, as the tables leave the cell blank.
+    raw = raw[raw["estimate"].notna()].reset_index(drop=True)
     ages = raw["age_group"].astype(str).str.strip().str.extract(_EXTRACT_AGE)
     if ages.isna().any(axis=None):
         bad = raw.loc[ages.isna().any(axis=1), "age_group"].iloc[0]
@@ -384,3 +385,40 @@ def combine_editions(editions: Iterable[pd.DataFrame]) -> pd.DataFrame:
     newest = stacked.drop_duplicates(key, keep="first").drop(columns="_order")
     newest = newest.join(superseded, on=key)
     return newest.sort_values(key).reset_index(drop=True)
+
+
+#: Registry ``format`` -> reader. The ONS editions (year ending March 2020 onwards) are tried with the
+#: Home Office reader, which finds tables by title and fails with a ReaderError naming the file if the
+#: layout does not match.
+READERS = {
+    "csew_appendix_xlsx": read_csew_appendix_tables,
+    "ons_csew_drug_appendix_xlsx": read_csew_appendix_tables,
+    "csew_tidy_csv": read_csew_tidy_extract,
+}
+
+
+def read_csew(path: str | Path, fmt: str) -> pd.DataFrame:
+    """Read a CSEW drug-use file with the reader for its registry ``format``.
+
+    Parameters
+    ----------
+    path
+        The file, as returned by ``fetch``.
+    fmt
+        The source's ``format`` in ``data/sources.yaml``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The tidy layout of :data:`PREVALENCE_SCHEMA`.
+
+    Raises
+    ------
+    ReaderError
+        If the format has no reader, or the file does not have the layout its reader expects.
+    """
+    try:
+        reader = READERS[fmt]
+    except KeyError:
+        raise ReaderError(path, f"no CSEW reader for format {fmt!r}", f"use one of {sorted(READERS)}") from None
+    return reader(Path(path))

@@ -1,0 +1,234 @@
+"""A parsed-file cache: each raw file is parsed once, and every figure shares the result.
+
+Entries are parquet files in :func:`nao_analysis.paths.processed_dir`, keyed by
+
+- the raw file's sha256 (taken from the provenance record that :func:`nao_analysis.sources.fetch`
+  writes beside it, or computed when there is none),
+- the reader's qualified name and its ``reader_version`` (bump it whenever the reader's output changes),
+- the keyword arguments of the call, and
+- :data:`CACHE_FORMAT` (this module's own layout).
+
+Entries are written atomically (temporary file, then rename), so parallel builds can share the
+folder. An entry that cannot be read back is treated as absent: deleted and rebuilt. A reader
+that raises leaves nothing behind. ``NAO_PARSED_CACHE=0`` bypasses the cache (for timing the
+bare compute).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import functools
+import hashlib
+import json
+import os
+import tempfile
+import warnings
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+import pandas as pd
+
+from nao_analysis import paths
+
+#: Bump when the layout or keying of the cache itself changes.
+CACHE_FORMAT = 1
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _canonical(value: Any) -> Any:
+    """A JSON-ready form of a keyword argument, identical for equal values across runs."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, Path):
+        return {"path": str(value)}
+    if isinstance(value, dt.date | dt.datetime):
+        return {"date": value.isoformat()}
+    if isinstance(value, Mapping):
+        return {"mapping": sorted((str(k), _canonical(v)) for k, v in value.items())}
+    if isinstance(value, set | frozenset):
+        return {"set": sorted(json.dumps(_canonical(v), sort_keys=True) for v in value)}
+    if isinstance(value, list | tuple):
+        return [_canonical(v) for v in value]
+    # A parameter model (pydantic) has a stable dump; anything else has no trustworthy identity.
+    if hasattr(value, "model_dump"):
+        return {type(value).__name__: _canonical(value.model_dump(mode="json"))}
+    raise TypeError(
+        f"cached_read: keyword argument of type {type(value).__name__} cannot be part of a cache key - "
+        "pass plain values (str, int, list, Path...)"
+    )
+
+
+def _reader_name(reader_fn: Callable[..., Any]) -> str:
+    module = getattr(reader_fn, "__module__", None) or "unknown"
+    qualname = getattr(reader_fn, "__qualname__", None) or type(reader_fn).__name__
+    return f"{module}.{qualname}"
+
+
+def raw_sha256(path: Path) -> str:
+    """The raw file's sha256: from its provenance record when that still describes it, else computed.
+
+    Parameters
+    ----------
+    path
+        A raw file, normally one returned by ``fetch``.
+
+    Returns
+    -------
+    str
+        64 hex digits.
+    """
+    path = Path(path)
+    record_path = path.with_name(path.name + ".provenance.json")
+    with contextlib.suppress(OSError, ValueError, TypeError):
+        record = json.loads(record_path.read_text(encoding="utf-8"))
+        sha, size = record.get("sha256"), record.get("bytes")
+        # fetch verified the file against this hash; the size check catches a file edited since.
+        if isinstance(sha, str) and len(sha) == 64 and size == path.stat().st_size:
+            return sha
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def cache_entry_path(reader_fn: Callable[..., Any], path: Path, *, reader_version: str, **kwargs: Any) -> Path:
+    """Where the parsed result of ``reader_fn(path, **kwargs)`` is (or would be) cached.
+
+    Parameters
+    ----------
+    reader_fn
+        The reader function.
+    path
+        The raw file it reads.
+    reader_version
+        The reader's output version.
+    **kwargs
+        The keyword arguments the reader is called with.
+
+    Returns
+    -------
+    Path
+        ``processed_dir()/parsed/<reader name>/<key>.parquet``.
+    """
+    name = _reader_name(reader_fn)
+    key = {
+        "format": CACHE_FORMAT,
+        "raw_sha256": raw_sha256(path),
+        "reader": name,
+        "reader_version": str(reader_version),
+        "kwargs": _canonical(dict(kwargs)),
+    }
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
+    return paths.processed_dir() / "parsed" / name / f"{digest[:32]}.parquet"
+
+
+def _load(entry: Path) -> pd.DataFrame | None:
+    if not entry.is_file():
+        return None
+    try:
+        import pyarrow.parquet as pq
+
+        metadata = pq.read_schema(entry).metadata or {}
+        if b"geo" in metadata:
+            # GeoParquet written from a GeoDataFrame: read it back as one, geometry and CRS included.
+            import geopandas as gpd
+
+            frame = gpd.read_parquet(entry)
+        else:
+            frame = pd.read_parquet(entry)
+    except Exception:  # any unreadable entry (truncated, foreign, wrong engine) is rebuilt, never trusted
+        entry.unlink(missing_ok=True)
+        return None
+    return frame
+
+
+def _store(entry: Path, frame: pd.DataFrame) -> None:
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=entry.parent, prefix=".tmp-", suffix=".parquet")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        frame.to_parquet(tmp)
+        os.replace(tmp, entry)
+    except Exception as exc:
+        # The cache only saves time: a frame parquet cannot hold is returned uncached, not an error.
+        warnings.warn(f"parsed cache: could not store {entry.name} ({exc.__class__.__name__}: {exc}); continuing uncached", stacklevel=3)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def cache_enabled() -> bool:
+    """False when ``NAO_PARSED_CACHE=0`` (bench and debugging)."""
+    return os.environ.get("NAO_PARSED_CACHE", "1") != "0"
+
+
+def cached_read(reader_fn: Callable[..., pd.DataFrame], path: Path, *, reader_version: str, **kwargs: Any) -> pd.DataFrame:
+    """Return ``reader_fn(path, **kwargs)``, parsing the raw file only if no valid cached result exists.
+
+    Parameters
+    ----------
+    reader_fn
+        A reader: takes the raw file's path (and keyword arguments), returns a validated DataFrame.
+    path
+        The raw file (as returned by ``fetch``).
+    reader_version
+        Bump whenever the reader's output changes, so old entries are not reused.
+    **kwargs
+        Passed to the reader and made part of the key; plain values only.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The reader's output (from cache: a fresh copy read back from parquet).
+
+    Raises
+    ------
+    Exception
+        Whatever the reader raises (typically ``ReaderError``); nothing is cached then.
+    TypeError
+        A keyword argument that cannot be part of a key.
+    """
+    path = Path(path)
+    if not cache_enabled():
+        return reader_fn(path, **kwargs)
+    entry = cache_entry_path(reader_fn, path, reader_version=reader_version, **kwargs)
+    cached = _load(entry)
+    if cached is not None:
+        return cached
+    frame = reader_fn(path, **kwargs)
+    if isinstance(frame, pd.DataFrame):
+        _store(entry, frame)
+    return frame
+
+
+def cached_reader(reader_version: str) -> Callable[[Callable[P, pd.DataFrame]], Callable[P, pd.DataFrame]]:
+    """Decorator form of :func:`cached_read` for a reader ``fn(path, **kwargs)``.
+
+    Parameters
+    ----------
+    reader_version
+        The reader's output version (bump on any change to what it returns).
+
+    Examples
+    --------
+    >>> @cached_reader("1")  # doctest: +SKIP
+    ... def read_ro3(path: Path, *, year: str) -> pd.DataFrame: ...
+    """
+
+    def decorate(reader_fn: Callable[P, pd.DataFrame]) -> Callable[P, pd.DataFrame]:
+        @functools.wraps(reader_fn)
+        def wrapper(path, *args, **kwargs):
+            if args:
+                # Positional extras would silently drop out of the key: refuse rather than mis-cache.
+                raise TypeError(f"{_reader_name(reader_fn)}: pass arguments after the path by keyword when the reader is cached")
+            return cached_read(reader_fn, path, reader_version=reader_version, **kwargs)
+
+        wrapper.uncached = reader_fn  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate

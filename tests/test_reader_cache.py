@@ -1,0 +1,206 @@
+"""The parsed-file cache (nao_analysis.readers.cache), on real raw files in a private cache."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from pandas.testing import assert_frame_equal
+
+from nao_analysis.errors import ReaderError
+from nao_analysis.readers import cache as cache_module
+from nao_analysis.readers.cache import cache_entry_path, cached_read, cached_reader, raw_sha256
+
+SAMPLE_ID = "fingertips_93517_sample"
+
+
+class CountingReader:
+    """A minimal reader of the real Fingertips CSV that counts how often it really parses."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.__module__ = __name__
+        self.__qualname__ = "CountingReader"
+
+    def __call__(self, path: Path, *, columns: list[str] | None = None) -> pd.DataFrame:
+        self.calls += 1
+        frame = pd.read_csv(path, usecols=columns)
+        frame.attrs["units"] = "percent"
+        return frame
+
+
+@pytest.fixture
+def sample(raw_file, isolated_data) -> Path:
+    """The real Fingertips sample, fetched into the private raw cache (so it has a provenance record)."""
+    return raw_file(SAMPLE_ID)
+
+
+@pytest.fixture
+def processed(isolated_data) -> Path:
+    return isolated_data[1]
+
+
+def parquet_entries(processed: Path) -> list[Path]:
+    return sorted(processed.rglob("*.parquet"))
+
+
+def all_files(processed: Path) -> list[Path]:
+    return sorted(p for p in processed.rglob("*") if p.is_file())
+
+
+class TestCachedRead:
+    def test_first_call_parses_and_matches_the_reader(self, sample):
+        reader = CountingReader()
+        assert_frame_equal(cached_read(reader, sample, reader_version="1"), reader(sample))
+
+    def test_second_call_is_served_from_the_cache(self, sample):
+        reader = CountingReader()
+        cached_read(reader, sample, reader_version="1")
+        cached_read(reader, sample, reader_version="1")
+        assert reader.calls == 1
+
+    def test_cached_result_equals_the_parsed_result(self, sample):
+        reader = CountingReader()
+        first = cached_read(reader, sample, reader_version="1")
+        assert_frame_equal(cached_read(reader, sample, reader_version="1"), first)
+
+    def test_cached_result_keeps_attrs(self, sample):
+        reader = CountingReader()
+        cached_read(reader, sample, reader_version="1")
+        assert cached_read(reader, sample, reader_version="1").attrs["units"] == "percent"
+
+    def test_entry_lives_in_the_processed_dir(self, sample, processed):
+        cached_read(CountingReader(), sample, reader_version="1")
+        assert [p.parent.parent.name for p in parquet_entries(processed)] == ["parsed"]
+
+    def test_new_reader_version_parses_again(self, sample):
+        reader = CountingReader()
+        cached_read(reader, sample, reader_version="1")
+        cached_read(reader, sample, reader_version="2")
+        assert reader.calls == 2
+
+    def test_different_kwargs_parse_again(self, sample):
+        reader = CountingReader()
+        cached_read(reader, sample, reader_version="1", columns=["Area Code", "Value"])
+        narrow = cached_read(reader, sample, reader_version="1", columns=["Area Code"])
+        assert (reader.calls, list(narrow.columns)) == (2, ["Area Code"])
+
+    def test_changed_raw_file_parses_again(self, sample, tmp_path):
+        reader = CountingReader()
+        copy = tmp_path / "copy.csv"
+        shutil.copyfile(sample, copy)
+        cached_read(reader, copy, reader_version="1")
+        copy.write_bytes(sample.read_bytes().replace(b"England", b"ENGLAND"))
+        result = cached_read(reader, copy, reader_version="1")
+        assert (reader.calls, "ENGLAND" in set(result["Area Name"])) == (2, True)
+
+    def test_corrupt_entry_is_ignored_and_rebuilt(self, sample):
+        reader = CountingReader()
+        expected = cached_read(reader, sample, reader_version="1")
+        entry = cache_entry_path(reader, sample, reader_version="1")
+        entry.write_bytes(entry.read_bytes()[: entry.stat().st_size // 2])
+        assert_frame_equal(cached_read(reader, sample, reader_version="1"), expected)
+        assert reader.calls == 2
+
+    def test_rebuilt_entry_is_valid_again(self, sample):
+        reader = CountingReader()
+        cached_read(reader, sample, reader_version="1")
+        entry = cache_entry_path(reader, sample, reader_version="1")
+        entry.write_bytes(b"not parquet")
+        cached_read(reader, sample, reader_version="1")
+        cached_read(reader, sample, reader_version="1")
+        assert reader.calls == 2
+
+    def test_write_leaves_no_temporary_file(self, sample, processed):
+        cached_read(CountingReader(), sample, reader_version="1")
+        assert [p.name.startswith(".tmp-") for p in all_files(processed)] == [False]
+
+    def test_reader_error_propagates_and_caches_nothing(self, sample, processed):
+        def failing_reader(path: Path) -> pd.DataFrame:
+            raise ReaderError(path, "no sheet for net current expenditure", "use the official file")
+
+        with pytest.raises(ReaderError, match="no sheet"):
+            cached_read(failing_reader, sample, reader_version="1")
+        assert all_files(processed) == []
+
+    def test_disabled_cache_parses_every_time_and_writes_nothing(self, sample, processed, monkeypatch):
+        monkeypatch.setenv("NAO_PARSED_CACHE", "0")
+        reader = CountingReader()
+        cached_read(reader, sample, reader_version="1")
+        cached_read(reader, sample, reader_version="1")
+        assert (reader.calls, all_files(processed)) == (2, [])
+
+    def test_unhashable_kwarg_is_refused(self, sample):
+        with pytest.raises(TypeError, match="cannot be part of a cache key"):
+            cached_read(CountingReader(), sample, reader_version="1", columns=object())
+
+    def test_frame_parquet_cannot_hold_is_returned_uncached(self, sample, processed):
+        def reader_with_objects(path: Path) -> pd.DataFrame:
+            return pd.DataFrame({"cell": [object()]})
+
+        with pytest.warns(UserWarning, match="continuing uncached"):
+            frame = cached_read(reader_with_objects, sample, reader_version="1")
+        assert (len(frame), parquet_entries(processed)) == (1, [])
+
+    def test_geodataframe_round_trips_with_geometry_and_crs(self, raw_file, isolated_data):
+        import geopandas as gpd
+
+        shp = raw_file("boundaries_ctyua_dec2021_buc")
+
+        def read_boundaries(path: Path) -> gpd.GeoDataFrame:
+            return gpd.read_file(path).head(5)
+
+        first = cached_read(read_boundaries, shp, reader_version="1")
+        again = cached_read(read_boundaries, shp, reader_version="1")
+        assert (type(again), again.crs, again.geometry.equals(first.geometry)) == (gpd.GeoDataFrame, first.crs, True)
+
+
+class TestRawSha256:
+    def test_uses_the_provenance_record(self, sample, monkeypatch):
+        record = json.loads(sample.with_name(sample.name + ".provenance.json").read_text())
+        monkeypatch.setattr(cache_module.hashlib, "sha256", lambda *a: pytest.fail("hashed although provenance was present"))
+        assert raw_sha256(sample) == record["sha256"]
+
+    def test_hashes_a_file_without_provenance(self, sample, tmp_path):
+        copy = tmp_path / "copy.csv"
+        shutil.copyfile(sample, copy)
+        assert raw_sha256(copy) == raw_sha256(sample)
+
+    def test_ignores_a_provenance_record_that_no_longer_fits(self, sample, tmp_path):
+        copy = tmp_path / "copy.csv"
+        shutil.copyfile(sample, copy)
+        shutil.copyfile(sample.with_name(sample.name + ".provenance.json"), tmp_path / "copy.csv.provenance.json")
+        copy.write_bytes(sample.read_bytes() + b"\n")
+        assert raw_sha256(copy) != raw_sha256(sample)
+
+
+class TestCachedReader:
+    def test_decorated_reader_is_cached(self, sample):
+        calls = []
+
+        @cached_reader("1")
+        def read_sample(path: Path) -> pd.DataFrame:
+            calls.append(path)
+            return pd.read_csv(path)
+
+        read_sample(sample)
+        read_sample(sample)
+        assert len(calls) == 1
+
+    def test_decorated_reader_refuses_positional_extras(self, sample):
+        @cached_reader("1")
+        def read_sample(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
+            return pd.read_csv(path, usecols=columns)
+
+        with pytest.raises(TypeError, match="by keyword"):
+            read_sample(sample, ["Value"])
+
+    def test_uncached_original_stays_reachable(self, sample):
+        @cached_reader("1")
+        def read_sample(path: Path) -> pd.DataFrame:
+            return pd.read_csv(path)
+
+        assert_frame_equal(read_sample.uncached(sample), pd.read_csv(sample))

@@ -1,0 +1,232 @@
+"""The treatment-gap method (Figure 5), checked against the real Fingertips 93517 sample rows.
+
+Synthetic frames appear only for edge cases (ties, missing inputs, too few estimates).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nao_analysis.analysis import treatment_gap as tg
+from nao_analysis.errors import AnalysisError
+from nao_analysis.readers.fingertips import read_fingertips_csv
+
+INDICATOR = 93517
+
+
+@pytest.fixture(scope="session")
+def ocu(raw_file) -> pd.DataFrame:
+    return read_fingertips_csv(raw_file("fingertips_93517_sample"))
+
+
+@pytest.fixture(scope="session")
+def values_2020_21(ocu) -> pd.DataFrame:
+    return tg.area_values(ocu, indicator_id=INDICATOR, year="2020-21")
+
+
+@pytest.fixture(scope="session")
+def england_areas(raw_file) -> pd.DataFrame:
+    from nao_analysis.readers.boundaries import read_ctyua_boundaries
+
+    return pd.DataFrame(read_ctyua_boundaries(raw_file("boundaries_ctyua_dec2021_buc"))[["code", "name"]])
+
+
+class TestUnmetNeedPercentage:
+    def test_rebuilds_the_published_value_from_denominator_and_implied_treatment(self, ocu):
+        row = ocu[(ocu["area_name"] == "Stockton-on-Tees") & (ocu["year"] == "2020-21")].iloc[0]
+        in_treatment = row["denominator"] - row["count"]
+        assert tg.unmet_need_percentage(row["denominator"], in_treatment) == pytest.approx(row["value"], abs=1e-6)
+
+    def test_works_elementwise_on_series(self, ocu):
+        rebuilt = tg.unmet_need_percentage(ocu["denominator"], ocu["denominator"] - ocu["count"])
+        assert isinstance(rebuilt, pd.Series) and len(rebuilt) == len(ocu)
+
+    def test_zero_estimate_is_refused(self):
+        with pytest.raises(AnalysisError, match="positive"):
+            tg.unmet_need_percentage(0.0, 10.0)
+
+    def test_negative_treatment_number_is_refused(self):
+        with pytest.raises(AnalysisError, match="negative"):
+            tg.unmet_need_percentage(100.0, -1.0)
+
+
+class TestUnmetNeed:
+    def test_sample_denominators_are_means_of_three_whole_estimates(self, ocu):
+        # Each published denominator is (a + b + c) / 3 of whole-number estimates: three times it is whole.
+        thrice = ocu["denominator"] * tg.ESTIMATES_AVERAGED
+        assert np.allclose(thrice, thrice.round(), atol=1e-3)
+
+    def test_reproduces_a_published_row_from_its_ingredients(self, ocu):
+        row = ocu[(ocu["area_name"] == "Redcar and Cleveland") & (ocu["year"] == "2020-21")].iloc[0]
+        # The three estimates are not published separately; any three with the published mean give the same result.
+        total = round(row["denominator"] * 3)
+        estimates = [total // 3, total // 3, total - 2 * (total // 3)]
+        prevalence = pd.DataFrame(
+            {"area_code": row["area_code"], "estimate_period": ["2014-15", "2015-16", "2016-17"], "estimated_users": estimates}
+        )
+        treatment = pd.DataFrame({"area_code": [row["area_code"]], "in_treatment": [round(row["denominator"] - row["count"])]})
+        result = tg.unmet_need(prevalence, treatment).iloc[0]
+        published = (row["denominator"], row["count"], row["value"])
+        assert (result["denominator"], result["count"], result["value"]) == pytest.approx(published, abs=1e-6)
+
+    def test_averages_only_the_latest_three_estimates(self):
+        prevalence = pd.DataFrame(
+            {"area_code": "E1", "estimate_period": ["2011-12", "2014-15", "2015-16", "2016-17"], "estimated_users": [9000, 90, 100, 110]}
+        )
+        treatment = pd.DataFrame({"area_code": ["E1"], "in_treatment": [50]})
+        assert tg.unmet_need(prevalence, treatment).iloc[0]["denominator"] == 100
+
+    def test_fewer_than_three_estimates_leaves_no_value(self):
+        prevalence = pd.DataFrame({"area_code": "E1", "estimate_period": ["2015-16", "2016-17"], "estimated_users": [100, 110]})
+        treatment = pd.DataFrame({"area_code": ["E1"], "in_treatment": [50]})
+        result = tg.unmet_need(prevalence, treatment).iloc[0]
+        assert np.isnan(result["value"]) and result["note"] == "fewer than 3 prevalence estimates"
+
+    def test_area_without_estimates_is_kept_with_a_note(self):
+        prevalence = pd.DataFrame(
+            {"area_code": "E1", "estimate_period": ["2014-15", "2015-16", "2016-17"], "estimated_users": [90, 100, 110]}
+        )
+        treatment = pd.DataFrame({"area_code": ["E1", "E2"], "in_treatment": [50, 40]})
+        result = tg.unmet_need(prevalence, treatment).set_index("area_code")
+        assert result.loc["E2", "note"] == "no prevalence estimate"
+
+    def test_duplicate_estimate_is_refused(self):
+        prevalence = pd.DataFrame({"area_code": "E1", "estimate_period": ["2016-17", "2016-17"], "estimated_users": [100, 110]})
+        treatment = pd.DataFrame({"area_code": ["E1"], "in_treatment": [50]})
+        with pytest.raises(AnalysisError, match="two prevalence estimates"):
+            tg.unmet_need(prevalence, treatment)
+
+
+class TestRecomputePublishedRows:
+    def test_rows_with_whole_treatment_numbers_match_exactly(self, ocu):
+        rebuilt = tg.recompute_published_rows(ocu)
+        exact = rebuilt[rebuilt["in_treatment_is_whole"]]
+        assert exact["difference"].abs().max() < 1e-6
+
+    def test_every_row_matches_within_a_hundredth_of_a_point(self, ocu):
+        assert tg.recompute_published_rows(ocu)["difference"].abs().max() < 0.01
+
+    def test_flags_rows_whose_printed_denominator_was_cut_to_a_whole_number(self, ocu):
+        rebuilt = tg.recompute_published_rows(ocu)
+        flagged = rebuilt.loc[~rebuilt["in_treatment_is_whole"], ["area_name", "year"]]
+        assert sorted(map(tuple, flagged.to_numpy())) == [
+            ("England", "2019-20"),
+            ("Middlesbrough", "2019-20"),
+            ("West Sussex", "2019-20"),
+            ("Worcestershire", "2019-20"),
+        ]
+
+
+class TestAreaValues:
+    def test_keeps_the_areas_of_the_year_without_england(self, values_2020_21):
+        assert list(values_2020_21["area_name"]) == ["Hartlepool", "Middlesbrough", "Redcar and Cleveland", "Stockton-on-Tees"]
+
+    def test_implies_the_number_in_treatment(self, values_2020_21):
+        row = values_2020_21.set_index("area_name").loc["Hartlepool"]
+        assert row["in_treatment"] == pytest.approx(644)
+
+    def test_year_not_in_the_data_names_the_years_held(self, ocu):
+        with pytest.raises(AnalysisError, match="2018-19, 2019-20, 2020-21"):
+            tg.area_values(ocu, indicator_id=INDICATOR, year="2021-22")
+
+    def test_other_indicator_is_refused(self, ocu):
+        with pytest.raises(AnalysisError, match="indicator 93532 not in the data"):
+            tg.area_values(ocu, indicator_id=93532, year="2020-21")
+
+
+class TestEnglandValue:
+    def test_returns_the_england_row(self, ocu):
+        assert tg.england_value(ocu, indicator_id=INDICATOR, year="2020-21") == pytest.approx(52.10317309)
+
+    def test_none_when_england_is_absent(self, ocu):
+        assert tg.england_value(ocu[ocu["area_code"] != tg.ENGLAND_CODE], indicator_id=INDICATOR, year="2020-21") is None
+
+
+class TestSummarise:
+    def test_counts_areas_at_or_above_the_threshold(self, values_2020_21):
+        # Hartlepool 45.4, Redcar and Cleveland 46.4 and Stockton-on-Tees 46.2 are at or above 45; Middlesbrough 41.7 is not.
+        assert tg.summarise(values_2020_21, threshold=45).areas_at_or_above == 3
+
+    def test_names_the_lowest_and_highest_areas(self, values_2020_21):
+        summary = tg.summarise(values_2020_21, threshold=48)
+        assert (summary.min_areas, summary.max_areas) == (["Middlesbrough"], ["Redcar and Cleveland"])
+
+    def test_lists_boundary_areas_absent_from_the_data_as_missing(self, values_2020_21, england_areas):
+        summary = tg.summarise(values_2020_21, threshold=48, all_areas=england_areas)
+        assert len(summary.missing_areas) == len(england_areas) - 4 and "Northumberland" in summary.missing_areas
+
+    def test_area_with_an_empty_value_is_missing(self, values_2020_21):
+        values = values_2020_21.copy()
+        values.loc[values["area_name"] == "Hartlepool", "value"] = np.nan
+        summary = tg.summarise(values, threshold=48)
+        assert (summary.areas_total, summary.missing_areas) == (3, ["Hartlepool"])
+
+    def test_ties_name_every_tied_area(self, values_2020_21):
+        values = values_2020_21.copy()
+        values.loc[values["area_name"] == "Hartlepool", "value"] = values["value"].max()
+        assert tg.summarise(values, threshold=48).max_areas == ["Hartlepool", "Redcar and Cleveland"]
+
+    def test_no_values_is_refused(self, values_2020_21):
+        with pytest.raises(AnalysisError, match="no area has a value"):
+            tg.summarise(values_2020_21.assign(value=np.nan), threshold=48)
+
+
+class TestSummarySentences:
+    def test_words_the_numbers_like_the_report(self):
+        missing = ["Bournemouth", "City of London", "Dorset", "Rutland"]
+        summary = tg.TreatmentGapSummary(48, 150, 98, 28.2, ["Northumberland"], 77.6, ["Thurrock"], missing)
+        assert summary.sentences() == [
+            "In 98 of 150 areas, 48% or more of the people who used opiates and/or crack cocaine were not in treatment.",
+            "The lowest proportion of users not in treatment was in Northumberland (28%) and the highest was in Thurrock (78%).",
+            "Data were not available for: Bournemouth, City of London, Dorset and Rutland.",
+        ]
+
+    def test_long_missing_list_is_shortened_with_a_count(self, values_2020_21, england_areas):
+        sentence = tg.summarise(values_2020_21, threshold=48, all_areas=england_areas).sentences(max_missing_listed=3)[-1]
+        missing = len(england_areas) - 4
+        assert sentence.startswith(f"Data were not available for {missing} areas: ") and sentence.endswith(f"and {missing - 3} others.")
+
+
+class TestWholePercent:
+    def test_rounds_half_up(self):
+        assert (tg.whole_percent(47.5), tg.whole_percent(47.49)) == (48, 47)
+
+
+class TestRankedTable:
+    def test_ranks_the_highest_share_not_in_treatment_first(self, values_2020_21):
+        table = tg.ranked_table(values_2020_21, threshold=48)
+        assert list(table["area_name"]) == ["Redcar and Cleveland", "Stockton-on-Tees", "Hartlepool", "Middlesbrough"]
+
+    def test_areas_without_data_come_last_without_a_rank(self, values_2020_21):
+        values = values_2020_21.copy()
+        values.loc[values["area_name"] == "Redcar and Cleveland", "value"] = np.nan
+        last = tg.ranked_table(values, threshold=48).iloc[-1]
+        assert last["area_name"] == "Redcar and Cleveland" and pd.isna(last["rank"]) and pd.isna(last["at_or_above_threshold"])
+
+    def test_flags_areas_at_or_above_the_threshold(self, values_2020_21):
+        table = tg.ranked_table(values_2020_21, threshold=46.2).set_index("area_name")
+        assert table["at_or_above_threshold"].to_dict() == {
+            "Redcar and Cleveland": True,
+            "Stockton-on-Tees": False,
+            "Hartlepool": False,
+            "Middlesbrough": False,
+        }
+
+
+class TestMapClasses:
+    def test_labels_show_the_threshold_as_a_class_start(self):
+        _, labels = tg.map_classes([38, 48, 58, 68])
+        assert labels == ["Less than 38%", "38% to under 48%", "48% to under 58%", "58% to under 68%", "68% or more"]
+
+    def test_a_value_equal_to_a_break_falls_in_the_class_it_starts(self):
+        from nao_analysis.maps import classify
+
+        bounds, labels = tg.map_classes([38, 48, 58, 68])
+        classes = classify(pd.Series([47.999, 48.0, 68.0]), bounds, labels)
+        assert list(classes) == ["38% to under 48%", "48% to under 58%", "68% or more"]
+
+    def test_breaks_out_of_order_are_refused(self):
+        with pytest.raises(AnalysisError, match="increasing"):
+            tg.map_classes([48, 38])
