@@ -2,8 +2,8 @@
 
 Each path gets a queue of :class:`Reply` objects; every request to the path pops the next
 one, and the last one repeats. The server is bounded: at most ``max_requests`` requests
-(anything beyond gets 503 and is counted as ``overflow``), every delay is capped, and the
-server is shut down (waking any sleeping handler) when the test ends.
+(anything beyond gets 503 and is counted as ``overflow``), every delay is capped, it stops
+itself after ``max_seconds``, and it is shut down (waking any sleeping handler) when the test ends.
 
 Use it through the ``http_server`` fixture, loading this module as a plugin::
 
@@ -60,8 +60,10 @@ class Reply:
 class ScriptedServer:
     """The running server: script replies, build URLs, inspect what was requested."""
 
-    def __init__(self, max_requests: int = 50) -> None:
+    def __init__(self, max_requests: int = 50, max_seconds: float = 60.0) -> None:
         self.max_requests = max_requests
+        self.max_seconds = max_seconds
+        self.expired = False
         self.requests: list[str] = []
         self.hits: dict[str, int] = defaultdict(int)
         self.overflow = 0
@@ -71,6 +73,9 @@ class ScriptedServer:
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        # A test that hangs must not hang the suite: the server stops itself after max_seconds.
+        self._watchdog = threading.Timer(max_seconds, self._expire)
+        self._watchdog.daemon = True
 
     @property
     def origin(self) -> str:
@@ -138,9 +143,16 @@ class ScriptedServer:
 
     def start(self) -> ScriptedServer:
         self._thread.start()
+        self._watchdog.start()
         return self
 
+    def _expire(self) -> None:
+        self.expired = True
+        self._stop.set()
+        self._httpd.shutdown()
+
     def stop(self) -> None:
+        self._watchdog.cancel()
         self._stop.set()
         self._httpd.shutdown()
         self._httpd.server_close()

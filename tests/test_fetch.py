@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import io
 import json
 import zipfile
 from pathlib import Path
@@ -15,7 +16,15 @@ import pytest
 import yaml
 
 from nao_analysis.errors import DownloadError, HashMismatchError, SourceError, SourceUnavailableError, UnsafeArchiveError
-from nao_analysis.sources.fetch import USED_INPUTS, check_url_allowed, fetch, provenance_path, safe_extract_zip, status
+from nao_analysis.sources.fetch import (
+    USED_INPUTS,
+    check_url_allowed,
+    download_and_install,
+    fetch,
+    provenance_path,
+    safe_extract_zip,
+    status,
+)
 from nao_analysis.sources.registry import load_pins, load_registry
 
 # tests/http_server.py is also loaded as a plugin (for its fixture), so let pytest rewrite it before importing it here.
@@ -272,6 +281,37 @@ class TestFetchDownload:
         assert leftovers(online) == []
 
 
+class TestDownloadAndInstall:
+    def test_content_check_can_refuse_the_download(self, online, http_server, real_csv):
+        name, body = real_csv
+        http_server.script("/data.csv", Reply(body=body))
+        write_registry(official("demo", name, sha=sha256(body)))
+        source = load_registry().get("demo")
+
+        def refuse(path: Path, url: str) -> None:
+            raise DownloadError(f"{url}: not the indicator asked for - check the request")
+
+        with pytest.raises(DownloadError, match="not the indicator asked for"):
+            download_and_install(source, source.primary, http_server.url("/data.csv"), check_content=refuse)
+        assert leftovers(online) == []
+
+    def test_installs_a_client_built_url(self, online, http_server, real_csv):
+        name, body = real_csv
+        http_server.script("/api/data.csv?indicator=93517", Reply(body=body))
+        write_registry(official("demo", name, sha=sha256(body)))
+        source = load_registry().get("demo")
+        path = download_and_install(source, source.primary, http_server.url("/api/data.csv?indicator=93517"))
+        assert json.loads(provenance_path(path).read_text())["location"] == http_server.url("/api/data.csv?indicator=93517")
+
+    def test_refuses_an_off_allowlist_url(self, online, real_csv):
+        name, body = real_csv
+        write_registry(official("demo", name, sha=sha256(body)))
+        source = load_registry().get("demo")
+        with pytest.raises(SourceError, match="not an official publisher"):
+            download_and_install(source, source.primary, "https://example.org/data.csv")
+        assert leftovers(online) == []
+
+
 class TestFetchHashPins:
     def test_hash_mismatch_names_the_change_and_the_fix(self, online, http_server, real_csv):
         name, body = real_csv
@@ -474,6 +514,19 @@ class TestFetchMirror:
         assert_one_line(caught.value, "'demo'", f"$NAO_DATA_MIRROR/fingertips/{real_csv[0]}", "sources add demo")
 
 
+class TestFetchConcurrently:
+    def test_parallel_fetches_of_one_source_agree(self, private_mirror, real_csv):
+        from concurrent.futures import ThreadPoolExecutor
+
+        _, raw_dir = private_mirror
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            results = list(pool.map(lambda _: fetch("demo"), range(12)))
+        assert ({p.read_bytes() == real_csv[1] for p in results}, leftovers(raw_dir)) == (
+            {True},
+            ["demo", f"demo/{real_csv[0]}", f"demo/{real_csv[0]}.provenance.json"],
+        )
+
+
 class TestFetchCache:
     def test_corrupt_cached_file_is_dropped_and_resolved_again(self, private_mirror, real_csv):
         path = fetch("demo")
@@ -592,3 +645,88 @@ class TestSafeExtractZip:
         with pytest.raises(UnsafeArchiveError) as caught:
             safe_extract_zip(archive, tmp_path / "out")
         assert_one_line(caught.value, str(archive), "not a valid zip", "download again")
+
+
+@pytest.fixture(scope="session")
+def real_shapefile(raw_file) -> dict[str, bytes]:
+    """The parts of a real ONS boundary shapefile, by filename."""
+    shp = raw_file("boundaries_ctyua_dec2021_buc")
+    source = load_registry().get("boundaries_ctyua_dec2021_buc")
+    return {f.filename: (shp.parent / f.filename).read_bytes() for f in source.files}
+
+
+def zipped(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def archive_source(url: str, parts: dict[str, bytes], *, pinned: bool = True) -> dict:
+    entry = official("shapes", next(iter(parts)), url=url, archive="zip", format="shapefile")
+    entry["files"] = [{"filename": name, "sha256": sha256(data) if pinned else None, "bytes": None} for name, data in parts.items()]
+    return entry
+
+
+class TestFetchArchive:
+    def test_every_member_is_installed_from_one_download(self, online, http_server, real_shapefile):
+        http_server.script("/boundaries.zip", Reply(body=zipped({f"CTYUA/{k}": v for k, v in real_shapefile.items()})))
+        write_registry(archive_source(http_server.url("/boundaries.zip"), real_shapefile))
+        primary = fetch("shapes")
+        installed = {p.name: p.read_bytes() for p in primary.parent.iterdir() if not p.name.endswith(".json")}
+        assert (installed, http_server.hits["/boundaries.zip"]) == (real_shapefile, 1)
+
+    def test_installed_members_read_as_boundaries(self, online, http_server, real_shapefile):
+        import geopandas as gpd
+
+        http_server.script("/boundaries.zip", Reply(body=zipped(real_shapefile)))
+        write_registry(archive_source(http_server.url("/boundaries.zip"), real_shapefile))
+        assert len(gpd.read_file(fetch("shapes"))) == 217
+
+    def test_forced_refetch_downloads_the_archive_once(self, online, http_server, real_shapefile):
+        http_server.script("/boundaries.zip", Reply(body=zipped(real_shapefile)))
+        write_registry(archive_source(http_server.url("/boundaries.zip"), real_shapefile))
+        fetch("shapes", force=True)
+        assert http_server.hits["/boundaries.zip"] == 1
+
+    def test_unpinned_members_are_pinned_on_first_download(self, online, http_server, real_shapefile):
+        http_server.script("/boundaries.zip", Reply(body=zipped(real_shapefile)))
+        write_registry(archive_source(http_server.url("/boundaries.zip"), real_shapefile, pinned=False))
+        fetch("shapes")
+        assert {name: pin["sha256"] for name, pin in load_pins()["shapes"].items()} == {k: sha256(v) for k, v in real_shapefile.items()}
+
+    def test_one_changed_member_installs_nothing(self, online, http_server, real_shapefile):
+        changed = dict(real_shapefile)
+        prj = next(k for k in changed if k.endswith(".prj"))
+        changed[prj] = changed[prj].replace(b"British", b"Britisch")
+        http_server.script("/boundaries.zip", Reply(body=zipped(changed)))
+        write_registry(archive_source(http_server.url("/boundaries.zip"), real_shapefile))
+        with pytest.raises(HashMismatchError) as caught:
+            fetch("shapes")
+        assert_one_line(caught.value, f"(member {prj})", "--accept-new-hash")
+        assert leftovers(online) == []
+
+    def test_missing_member_names_the_fix(self, online, http_server, real_shapefile):
+        partial = {k: v for k, v in real_shapefile.items() if not k.endswith(".dbf")}
+        http_server.script("/boundaries.zip", Reply(body=zipped(partial)))
+        write_registry(archive_source(http_server.url("/boundaries.zip"), real_shapefile))
+        with pytest.raises(DownloadError) as caught:
+            fetch("shapes")
+        assert_one_line(caught.value, "no member 'CTYUA_DEC_2021_UK_BUC.dbf'", "update the files of source 'shapes'")
+        assert leftovers(online) == []
+
+    def test_escaping_member_refuses_the_archive(self, online, http_server, real_shapefile):
+        http_server.script("/boundaries.zip", Reply(body=zipped({**real_shapefile, "../../../evil.sh": b"echo owned"})))
+        write_registry(archive_source(http_server.url("/boundaries.zip"), real_shapefile))
+        with pytest.raises(UnsafeArchiveError, match="outside"):
+            fetch("shapes")
+        assert leftovers(online) == []
+        assert not (online.parent / "evil.sh").exists()
+
+    def test_html_instead_of_a_zip_is_refused(self, online, http_server, real_shapefile):
+        http_server.script("/boundaries.zip", Reply(body=b"<html><body>Service unavailable</body></html>"))
+        write_registry(archive_source(http_server.url("/boundaries.zip"), real_shapefile))
+        with pytest.raises(DownloadError, match="HTML page"):
+            fetch("shapes")
+        assert leftovers(online) == []

@@ -263,3 +263,9 @@ class TestFetchIndicatorFailure:
             fingertips.fetch_indicator(API_SOURCE)
         assert_one_line(caught.value, "not https")
         assert (http_server.requests, leftovers(online)) == ([], [])
+
+    def test_source_serving_another_area_type_is_refused_before_any_request(self, online, http_server):
+        with pytest.raises(SourceError) as caught:
+            fingertips.fetch_indicator(API_SOURCE, indicator_id=93517, area_type_id=502)
+        assert_one_line(caught.value, API_SOURCE, "area_type_id 402", "502")
+        assert http_server.requests == []

@@ -145,6 +145,30 @@ class TestCachedRead:
             frame = cached_read(reader_with_objects, sample, reader_version="1")
         assert (len(frame), parquet_entries(processed)) == (1, [])
 
+    def test_object_column_of_text_or_none_round_trips(self, raw_file, isolated_data):
+        from nao_analysis.readers.revenue_account import read_revenue_account
+
+        # RO3 2013-14 carries no ONS codes: the reader returns an object column of None.
+        path = raw_file("ro3_outturn_2013_14")
+        lines = {"adult_drug_misuse": r"Substance misuse - Drug misuse - adults"}
+        first = cached_read(read_revenue_account, path, reader_version="1", lines=lines)
+        again = cached_read(read_revenue_account, path, reader_version="1", lines=lines)
+        assert_frame_equal(again, first)
+
+    def test_cache_hit_is_faster_than_parsing_a_real_workbook(self, raw_file, isolated_data):
+        import time
+
+        from nao_analysis.readers.revenue_account import read_revenue_account
+
+        path = raw_file("ro3_outturn_2022_23")
+        lines = {"adult_drug_treatment": r"Substance misuse - Treatment for drug misuse in adults"}
+        started = time.perf_counter()
+        cached_read(read_revenue_account, path, reader_version="1", lines=lines)
+        parse = time.perf_counter() - started
+        started = time.perf_counter()
+        cached_read(read_revenue_account, path, reader_version="1", lines=lines)
+        assert time.perf_counter() - started < parse
+
     def test_geodataframe_round_trips_with_geometry_and_crs(self, raw_file, isolated_data):
         import geopandas as gpd
 

@@ -23,7 +23,11 @@ def real_sources() -> list:
 
 
 def mirrored_files() -> list[tuple[str, object]]:
-    return [(s.id, f) for s in real_sources() for f in s.files if f.mirror]
+    try:
+        sources = real_sources()
+    except SourceError:
+        return []  # an invalid registry is reported by test_validates, not as a collection error
+    return [(s.id, f) for s in sources for f in s.files if f.mirror]
 
 
 def sha256_of(path: Path) -> str:

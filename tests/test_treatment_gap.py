@@ -174,6 +174,11 @@ class TestSummarise:
 
 
 class TestSummarySentences:
+    def test_names_with_commas_are_separated_by_semicolons(self):
+        missing = ["Bournemouth, Christchurch and Poole", "Dorset"]
+        summary = tg.TreatmentGapSummary(48, 150, 98, 28.0, ["Northumberland"], 78.0, ["Thurrock"], missing)
+        assert summary.sentences()[-1] == "Data were not available for: Bournemouth, Christchurch and Poole and Dorset."
+
     def test_words_the_numbers_like_the_report(self):
         missing = ["Bournemouth", "City of London", "Dorset", "Rutland"]
         summary = tg.TreatmentGapSummary(48, 150, 98, 28.2, ["Northumberland"], 77.6, ["Thurrock"], missing)
@@ -187,6 +192,12 @@ class TestSummarySentences:
         sentence = tg.summarise(values_2020_21, threshold=48, all_areas=england_areas).sentences(max_missing_listed=3)[-1]
         missing = len(england_areas) - 4
         assert sentence.startswith(f"Data were not available for {missing} areas: ") and sentence.endswith(f"and {missing - 3} others.")
+
+
+class TestSummaryToFrame:
+    def test_one_row_per_statistic_with_a_unit(self, values_2020_21):
+        frame = tg.summarise(values_2020_21, threshold=48).to_frame().set_index("statistic")
+        assert (frame.loc["areas_total", "value"], frame.loc["max_areas", "value"]) == ("4", "Redcar and Cleveland")
 
 
 class TestWholePercent:
@@ -215,6 +226,11 @@ class TestRankedTable:
         }
 
 
+    def test_adds_boundary_areas_absent_from_the_data_without_a_rank(self, values_2020_21, england_areas):
+        table = tg.ranked_table(values_2020_21, threshold=48, all_areas=england_areas)
+        assert (len(table), int(table["rank"].notna().sum())) == (len(england_areas), 4)
+
+
 class TestMapClasses:
     def test_labels_show_the_threshold_as_a_class_start(self):
         _, labels = tg.map_classes([38, 48, 58, 68])
@@ -230,3 +246,63 @@ class TestMapClasses:
     def test_breaks_out_of_order_are_refused(self):
         with pytest.raises(AnalysisError, match="increasing"):
             tg.map_classes([48, 38])
+
+
+@pytest.fixture(scope="session")
+def boundaries_2021(raw_file):
+    from nao_analysis.readers.boundaries import read_ctyua_boundaries
+
+    return read_ctyua_boundaries(raw_file("boundaries_ctyua_dec2021_buc"))
+
+
+@pytest.fixture(scope="session")
+def published_checks():
+    from nao_analysis.figure import published_checks
+
+    return published_checks("fig05")
+
+
+class TestMapFrame:
+    def test_keeps_every_boundary_area(self, values_2020_21, boundaries_2021):
+        assert len(tg.map_frame(values_2020_21, boundaries_2021)) == len(boundaries_2021)
+
+    def test_carries_the_values_onto_the_boundaries(self, values_2020_21, boundaries_2021):
+        joined = tg.map_frame(values_2020_21, boundaries_2021).set_index("code")
+        assert joined.loc["E06000003", "value"] == pytest.approx(46.41192917)
+
+    def test_area_without_a_boundary_is_a_crosswalk_error(self, values_2020_21, boundaries_2021):
+        from nao_analysis.errors import CrosswalkError
+
+        without_hartlepool = boundaries_2021[boundaries_2021["code"] != "E06000001"]
+        with pytest.raises(CrosswalkError, match="E06000001 Hartlepool"):
+            tg.map_frame(values_2020_21, without_hartlepool)
+
+
+class TestPublishedComparison:
+    def test_partial_sample_compares_nothing_and_says_source_unavailable_offline(self, values_2020_21, published_checks):
+        summary = tg.summarise(values_2020_21, threshold=48)
+        rows = tg.published_comparison(summary, published_checks, year="2020-21", indicator_id=INDICATOR, partial_coverage=True)
+        assert [r["rebuilt"] for r in rows] == [None] * 5
+        assert all(r["explanation"].startswith("source unavailable offline") for r in rows)
+
+    def test_covers_every_published_check(self, values_2020_21, published_checks):
+        summary = tg.summarise(values_2020_21, threshold=48)
+        rows = tg.published_comparison(summary, published_checks, year="2021-22", indicator_id=INDICATOR, partial_coverage=False)
+        assert {r["check"] for r in rows} == set(published_checks)
+
+    def test_other_year_is_not_comparable(self, values_2020_21, published_checks):
+        summary = tg.summarise(values_2020_21, threshold=48)
+        rows = tg.published_comparison(summary, published_checks, year="2020-21", indicator_id=INDICATOR, partial_coverage=False)
+        assert all(r["rebuilt"] is None and r["explanation"].startswith("not comparable") for r in rows)
+
+    def test_shortened_published_name_matches_the_full_name(self, published_checks):
+        missing = ["Bournemouth, Christchurch and Poole", "City of London", "Dorset", "Rutland"]
+        summary = tg.TreatmentGapSummary(48, 150, 98, 28.0, ["Northumberland"], 78.0, ["Thurrock"], missing)
+        rows = tg.published_comparison(summary, published_checks, year="2021-22", indicator_id=INDICATOR, partial_coverage=False)
+        assert next(r for r in rows if r["check"] == "areas_no_data")["note"].startswith("areas as published")
+
+    def test_different_lowest_area_is_named_in_the_note(self, values_2020_21, published_checks):
+        summary = tg.summarise(values_2020_21, threshold=48)
+        rows = tg.published_comparison(summary, published_checks, year="2021-22", indicator_id=INDICATOR, partial_coverage=False)
+        note = next(r for r in rows if r["check"] == "min_pct")["note"]
+        assert "published but not rebuilt: Northumberland" in note and "rebuilt but not published: Middlesbrough" in note

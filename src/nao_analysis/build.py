@@ -191,7 +191,7 @@ def run_figure(edition: Edition, spec: FigureSpec, overrides: dict[str, Any], ke
         for produced in sorted(staging.iterdir()):
             if produced.name == RUN_FILE:
                 continue
-            destination = figures if produced.suffix in {".png", ".svg", ".csv"} else reports
+            destination = figures if produced.suffix in {".png", ".svg", ".csv"} or produced.name.endswith(".table.html") else reports
             os.replace(produced, destination / produced.name)
             outputs.append(str((destination / produced.name).relative_to(paths.project_root())) if destination.is_relative_to(paths.project_root()) else str(destination / produced.name))
         stamp = {"key": key, "inputs": {k: v["sha256"] for k, v in record["inputs"].items()}, "outputs": outputs}

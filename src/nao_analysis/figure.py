@@ -138,6 +138,12 @@ class Figure:
         self._write_atomic(target, lambda p: frame.to_csv(p, index=False, lineterminator="\n"))
         return target
 
+    def save_html(self, fragment: str, name: str | None = None) -> Path:
+        """Write an accessible HTML fragment (e.g. a table with caption and scoped headers) beside the chart."""
+        target = self.output_dir / f"{self.stem}{'_' + name if name else ''}.table.html"
+        self._write_atomic(target, lambda p: p.write_text(fragment, encoding="utf-8"))
+        return target
+
     def save_chart(self, mpl_figure, *, alt: str, name: str | None = None) -> Path:
         """Write the chart as PNG and SVG, stamping any substitute-data banner on it."""
         banner = self.banner()

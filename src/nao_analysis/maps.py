@@ -137,6 +137,7 @@ def choropleth(
     code_column: str = "code",
     inset_code_prefix: str | None = LONDON_CODE_PREFIX,
     inset_title: str = "London",
+    count_column: str | None = None,
     source: str = "",
     figsize: tuple[float, float] = (8.0, 9.5),
 ) -> Figure:
@@ -165,6 +166,9 @@ def choropleth(
         ``None`` for no inset.
     inset_title : str
         Caption of the inset.
+    count_column : str or None
+        A boolean column: only rows where it is True are counted in the legend (e.g. to count City of London
+        within Hackney while still drawing it). ``None`` counts every area.
     figsize : tuple of float
         Figure size in inches.
 
@@ -178,7 +182,7 @@ def choropleth(
     AnalysisError
         If a column is missing, the frame is empty, or bins/labels/palette do not match.
     """
-    for column in (value_column, name_column, code_column):
+    for column in (value_column, name_column, code_column, *([count_column] if count_column else [])):
         if column not in gdf.columns:
             raise AnalysisError(f"choropleth: column {column!r} not in the map data (columns: {', '.join(map(str, gdf.columns))})")
     if gdf.empty:
@@ -197,10 +201,11 @@ def choropleth(
     if subtitle:
         figure.text(0.01, 0.935, subtitle, ha="left", va="top", fontsize=9.5, color="#505a5f", wrap=True)
 
-    counts = classes.value_counts(sort=False)
+    counted = shapes[count_column].fillna(False).astype(bool) if count_column else pd.Series(True, index=shapes.index)
+    counts = classes[counted].value_counts(sort=False)
     handles = [Patch(facecolor=c, edgecolor="white", label=f"{label} ({counts.get(label, 0)})") for label, c in zip(labels, colours)]
-    n_missing = int(classes.isna().sum())
-    if n_missing:
+    n_missing = int(classes[counted].isna().sum())
+    if classes.isna().any():
         handles.append(Patch(facecolor=NO_DATA_GREY, edgecolor="#505a5f", hatch=NO_DATA_HATCH, label=f"{no_data_label} ({n_missing})"))
     figure.legend(handles=handles, title=legend_title or None, loc="upper left", bbox_to_anchor=(0.66, 0.86), fontsize=8.5,
                   title_fontsize=9, alignment="left")

@@ -183,9 +183,7 @@ def render_table_image(
     if len(widths) != len(df.columns):
         raise ValueError(f"column_widths has {len(widths)} values for {len(df.columns)} columns")
     if numeric_columns is None:
-        numeric_columns = [
-            c for c in df.columns if df[c].dropna().map(lambda v: isinstance(v, Number)).all() and df[c].notna().any()
-        ]
+        numeric_columns = [c for c in df.columns if df[c].dropna().map(lambda v: isinstance(v, Number)).all() and df[c].notna().any()]
     fractions = [w / sum(widths) for w in widths]
     # Characters that fit in a column: ~ 0.58 em per character leaves room for bold and wide glyphs.
     char_width_in = font_size * 0.58 / 72
@@ -238,9 +236,7 @@ def render_table_image(
 
     def draw_row(cells: list[list[str]], top: float, height: float, *, is_header: bool, is_total: bool) -> None:
         if is_header or is_total:
-            ax.add_patch(
-                plt.Rectangle((left, top), usable, height, color=HEADER_FILL if is_header else TOTAL_FILL, lw=0)
-            )
+            ax.add_patch(plt.Rectangle((left, top), usable, height, color=HEADER_FILL if is_header else TOTAL_FILL, lw=0))
         for i, lines in enumerate(cells):
             column = df.columns[i]
             right_align = column in numeric_columns

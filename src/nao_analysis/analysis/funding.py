@@ -89,7 +89,7 @@ def validate_allocation_table(table: pd.DataFrame, *, name: str = "allocation ta
     for text_column in ("description", "inferred"):
         # An all-blank column arrives as float NaN from read_csv; blank text means "none".
         if text_column in table:
-            table[text_column] = table[text_column].fillna("").astype(str)
+            table[text_column] = table[text_column].astype("str").fillna("")
     try:
         checked = ALLOCATION_SCHEMA.validate(table, lazy=False)
     except (pa.errors.SchemaError, pa.errors.SchemaErrors) as exc:
@@ -139,9 +139,7 @@ def column_totals(table: pd.DataFrame) -> pd.Series:
     return pd.Series(totals, name="recomputed").round(6)
 
 
-def column_total_checks(
-    table: pd.DataFrame, published: Mapping[str, float], *, tolerance: float = DEFAULT_SUM_TOLERANCE_M
-) -> pd.DataFrame:
+def column_total_checks(table: pd.DataFrame, published: Mapping[str, float], *, tolerance: float = DEFAULT_SUM_TOLERANCE_M) -> pd.DataFrame:
     """Compare recomputed column totals with the printed Total row.
 
     Parameters
@@ -364,3 +362,34 @@ def strategy_total_reconciliation(
         ("strategy_total", treatment + supply + demand, "treatment + supply strategy + demand"),
     ]
     return pd.DataFrame(rows, columns=["component", "amount", "how"]).assign(amount=lambda d: d["amount"].round(6))
+
+
+def require_within_tolerance(checks: pd.DataFrame, *, what: str) -> pd.DataFrame:
+    """Stop when a recomputed total is outside tolerance: the transcription is then wrong somewhere.
+
+    Parameters
+    ----------
+    checks
+        Output of :func:`row_total_checks` or :func:`column_total_checks`.
+    what
+        The table, for the message (e.g. its file name).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``checks`` unchanged, when every row is within tolerance.
+
+    Raises
+    ------
+    AnalysisError
+        Naming the first row whose recomputed total differs from the printed one.
+    """
+    failing = checks[~checks["within_tolerance"]]
+    if not failing.empty:
+        first = failing.iloc[0]
+        label = first.get("activity", first.get("column", ""))
+        raise AnalysisError(
+            f"{what}: {label!r} sums to {first['recomputed']} but the report prints {first['published']} - "
+            "check the transcription of that row or column against the report"
+        )
+    return checks

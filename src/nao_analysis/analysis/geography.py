@@ -236,7 +236,8 @@ def comparison_units(
         One row per target area: ``target_code``, ``target_name``, ``unit_id``, ``unit_name``,
         ``base_codes`` and ``base_names`` (``"; "``-joined), ``crosswalk`` (empty when the area is unchanged,
         otherwise what was done), ``counted`` (False for City of London and Isles of Scilly, reported within
-        their partner), ``policy``. ``attrs["not_compared"]`` lists base areas the policy leaves out.
+        their partner), ``policy``. ``attrs["not_compared"]`` lists the base codes the policy leaves out
+        (``attrs["not_compared_names"]`` their names).
 
     Raises
     ------
@@ -278,7 +279,7 @@ def comparison_units(
             for t, b in pairs.items():
                 rows.append(_unit_row(t, target, [b], base, unit_id=t, unit_name=target[t],
                                       crosswalk=f"nao: {base[b]} compared with {target[t]}", counted=True, policy=policy))
-            not_compared += [f"{b} ({base[b]})" for b in sorted(base_codes - set(pairs.values()))]
+            not_compared += sorted(base_codes - set(pairs.values()))
             continue
         counted_targets = sorted(target_codes - set(SMALL_AUTHORITY_PARTNERS)) if small_merge else sorted(target_codes)
         unit_id = "+".join(counted_targets)
@@ -296,6 +297,7 @@ def comparison_units(
                                   counted=t not in SMALL_AUTHORITY_PARTNERS or not small_merge, policy=policy))
     units = pd.DataFrame(rows).sort_values("target_code").reset_index(drop=True)
     units.attrs["not_compared"] = not_compared
+    units.attrs["not_compared_names"] = [base[b] for b in not_compared]
     return units
 
 

@@ -226,7 +226,9 @@ def whole_percent(value: float) -> int:
 
 def _join_names(names: Sequence[str]) -> str:
     names = list(names)
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    # "Bournemouth, Christchurch and Poole" carries its own comma: separate such names with semicolons.
+    separator = "; " if any("," in n for n in names) else ", "
+    return names[0] if len(names) == 1 else separator.join(names[:-1]) + " and " + names[-1]
 
 
 @dataclass(frozen=True)
@@ -241,6 +243,21 @@ class TreatmentGapSummary:
     max_pct: float
     max_areas: list[str]
     missing_areas: list[str] = field(default_factory=list)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The statistics as tidy rows (``statistic``, ``value``, ``unit``) for the figure's summary CSV."""
+        rows = [
+            ("threshold_pct", f"{self.threshold:g}", "%"),
+            ("areas_at_or_above_threshold", str(self.areas_at_or_above), "areas"),
+            ("areas_total", str(self.areas_total), "areas with a value"),
+            ("min_pct", f"{self.min_pct:.4f}", "%"),
+            ("min_areas", "; ".join(self.min_areas), "names"),
+            ("max_pct", f"{self.max_pct:.4f}", "%"),
+            ("max_areas", "; ".join(self.max_areas), "names"),
+            ("areas_no_data", str(len(self.missing_areas)), "areas"),
+            ("no_data_areas", "; ".join(self.missing_areas), "names"),
+        ]
+        return pd.DataFrame(rows, columns=["statistic", "value", "unit"])
 
     def sentences(self, *, max_missing_listed: int = 12) -> list[str]:
         """The summary worded like paragraph 1.6 and the notes of Figure 5.
@@ -261,7 +278,7 @@ class TreatmentGapSummary:
         if missing and len(missing) <= max_missing_listed:
             lines.append(f"Data were not available for: {_join_names(missing)}.")
         elif missing:
-            shown = ", ".join(missing[:max_missing_listed])
+            shown = ("; " if any("," in n for n in missing) else ", ").join(missing[:max_missing_listed])
             lines.append(f"Data were not available for {len(missing)} areas: {shown} and {len(missing) - max_missing_listed} others.")
         return lines
 
@@ -310,7 +327,7 @@ def summarise(values: pd.DataFrame, *, threshold: float, all_areas: pd.DataFrame
     )
 
 
-def ranked_table(values: pd.DataFrame, *, threshold: float) -> pd.DataFrame:
+def ranked_table(values: pd.DataFrame, *, threshold: float, all_areas: pd.DataFrame | None = None) -> pd.DataFrame:
     """Areas ranked from the highest share not in treatment (rank 1) to the lowest; areas without data last.
 
     Parameters
@@ -319,6 +336,8 @@ def ranked_table(values: pd.DataFrame, *, threshold: float) -> pd.DataFrame:
         :func:`area_values` output.
     threshold : float
         Flags areas at or above it.
+    all_areas : DataFrame, optional
+        ``code`` and ``name`` of every mapped area; those absent from ``values`` are added without data.
 
     Returns
     -------
@@ -327,8 +346,13 @@ def ranked_table(values: pd.DataFrame, *, threshold: float) -> pd.DataFrame:
         ``count``, ``denominator``, ``in_treatment``, ``at_or_above_threshold`` (NA without data), ``unit``.
     """
     table = values.copy()
+    if all_areas is not None:
+        absent = all_areas.loc[~all_areas["code"].isin(values["area_code"]), ["code", "name"]]
+        absent = absent.rename(columns={"code": "area_code", "name": "area_name"})
+        table = pd.concat([table, pd.DataFrame(absent)], ignore_index=True) if len(absent) else table
     table["rank"] = table["value"].rank(ascending=False, method="min").astype("Int64")
     table["at_or_above_threshold"] = (table["value"] >= threshold).astype("boolean").where(table["value"].notna())
+    table["unit"] = "%"
     table = table.sort_values(["rank", "area_name"], na_position="last")
     columns = ["rank", "area_code", "area_name", "value", "count", "denominator", "in_treatment", "at_or_above_threshold", "unit"]
     return table[columns].reset_index(drop=True)
@@ -361,3 +385,128 @@ def map_classes(breaks: Sequence[float], *, unit: str = "%") -> tuple[list[float
     labels += [f"{low} to under {high}" for low, high in zip(shown, shown[1:])]
     labels.append(f"{shown[-1]} or more")
     return bounds, labels
+
+
+#: What the published figure shows (HC 1864, Figure 5 title and paragraph 1.6): only a run of the same year,
+#: indicator and threshold is comparable with its numbers.
+PUBLISHED_YEAR = "2021-22"
+PUBLISHED_INDICATOR_ID = 93517
+PUBLISHED_THRESHOLD = 48.0
+
+
+def map_frame(values: pd.DataFrame, boundaries):
+    """Join area values to boundaries by ONS code; every boundary area is kept (NaN value = no data).
+
+    Parameters
+    ----------
+    values : DataFrame
+        :func:`area_values` output.
+    boundaries : geopandas.GeoDataFrame
+        ``code``, ``name``, ``geometry`` of the boundary vintage matching the data's area type.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The boundaries with ``value``, ``count``, ``denominator``, ``in_treatment`` and ``unit``.
+
+    Raises
+    ------
+    CrosswalkError
+        If an area of the data has no boundary: the boundary vintage does not match the data's area type.
+    """
+    from nao_analysis.errors import CrosswalkError
+
+    unknown = sorted(set(values["area_code"]) - set(boundaries["code"]))
+    if unknown:
+        named = values.set_index("area_code").loc[unknown, "area_name"]
+        shown = ", ".join(f"{code} {name}" for code, name in list(named.items())[:5])
+        raise CrosswalkError(
+            f"map_frame: {len(unknown)} area(s) of the data have no boundary ({shown}) - "
+            "choose a boundary_vintage that matches the data's Fingertips area type"
+        )
+    columns = ["area_code", "value", "count", "denominator", "in_treatment", "unit"]
+    joined = boundaries.merge(values[columns], left_on="code", right_on="area_code", how="left").drop(columns="area_code")
+    joined["unit"] = "%"
+    return joined
+
+
+def _names_match(published: str, rebuilt: str) -> bool:
+    # The report shortens names ("Bournemouth" for Bournemouth, Christchurch and Poole): its words must appear in ours.
+    return _words(published) <= _words(rebuilt)
+
+
+def _words(name: str) -> set[str]:
+    return set(str(name).lower().replace(",", " ").split())
+
+
+def _compare_names(published: Sequence[str], rebuilt: Sequence[str]) -> str:
+    unmatched = [p for p in published if not any(_names_match(p, r) for r in rebuilt)]
+    extra = [r for r in rebuilt if not any(_names_match(p, r) for p in published)]
+    if not unmatched and not extra:
+        return f"areas as published: {', '.join(rebuilt)}"
+    parts = [f"rebuilt areas: {', '.join(rebuilt) or 'none'}"]
+    if unmatched:
+        parts.append(f"published but not rebuilt: {', '.join(unmatched)}")
+    if extra:
+        parts.append(f"rebuilt but not published: {', '.join(extra)}")
+    return "; ".join(parts)
+
+
+def published_comparison(
+    summary: TreatmentGapSummary,
+    checks: dict[str, dict],
+    *,
+    year: str,
+    indicator_id: int,
+    partial_coverage: bool,
+) -> list[dict]:
+    """Rebuilt values for the published checks of Figure 5, or None with the reason they cannot be compared.
+
+    Parameters
+    ----------
+    summary : TreatmentGapSummary
+        This run's summary.
+    checks : dict
+        ``data/manual/published/fig05.yaml`` rows by check id (``published_areas`` lists the named areas).
+    year, indicator_id : str, int
+        What this run maps; only 2021-22 and indicator 93517 are comparable with the report.
+    partial_coverage : bool
+        True when the data are a partial extract (the offline sample): nothing is compared.
+
+    Returns
+    -------
+    list of dict
+        ``check``, ``rebuilt`` (None when not comparable), ``explanation`` (the reason, or None) and ``note``
+        (named areas compared with the published ones), ready for ``Figure.reconcile``.
+    """
+    reason = None
+    if partial_coverage:
+        reason = (
+            f"source unavailable offline: only a partial sample of indicator {indicator_id} is available here, "
+            f"without {PUBLISHED_YEAR} data"
+        )
+    elif (year, indicator_id) != (PUBLISHED_YEAR, PUBLISHED_INDICATOR_ID):
+        reason = (
+            f"not comparable: this run maps indicator {indicator_id} in {year}; "
+            f"the report maps {PUBLISHED_INDICATOR_ID} in {PUBLISHED_YEAR}"
+        )
+    elif summary.threshold != PUBLISHED_THRESHOLD:
+        reason = f"not comparable: this run counts areas at or above {summary.threshold:g}%; the report {PUBLISHED_THRESHOLD:g}%"
+    rebuilt = {
+        "areas_at_or_above_threshold": (summary.areas_at_or_above, None),
+        "areas_total": (summary.areas_total, None),
+        "min_pct": (summary.min_pct, summary.min_areas),
+        "max_pct": (summary.max_pct, summary.max_areas),
+        "areas_no_data": (len(summary.missing_areas), summary.missing_areas),
+    }
+    rows = []
+    for check, (value, names) in rebuilt.items():
+        if check not in checks:
+            continue
+        if reason:
+            rows.append({"check": check, "rebuilt": None, "explanation": reason, "note": None})
+            continue
+        published_names = checks[check].get("published_areas")
+        note = _compare_names(published_names, names) if published_names is not None and names is not None else None
+        rows.append({"check": check, "rebuilt": value, "explanation": None, "note": note})
+    return rows

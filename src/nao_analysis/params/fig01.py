@@ -17,7 +17,7 @@ SURVEY_YEAR = re.compile(r"^\d{4}/\d{2}$")
 class Fig01Params(FigureParams):
     sources: list[str] = Field(
         min_length=1,
-        description="Source ids of CSEW table editions (official workbooks or tidy extracts), any order; the newest edition wins where they overlap",
+        description="Source ids of CSEW table editions (workbooks or tidy extracts), any order; the newest wins where they overlap",
     )
     quoted_points: str = Field(
         default="csew_quoted_points.csv", description="File in data/manual/ with values quoted in the reference documents"
@@ -31,7 +31,17 @@ class Fig01Params(FigureParams):
         description="Table drug types in the main panel, as the tables name them",
     )
     other_drugs: list[str] = Field(
-        default=["Ecstasy", "Powder cocaine", "Crack cocaine", "Hallucinogens", "Opiates", "Any amphetamine", "Ketamine", "Tranquillisers", "Anabolic steroids"],
+        default=[
+            "Ecstasy",
+            "Powder cocaine",
+            "Crack cocaine",
+            "Hallucinogens",
+            "Opiates",
+            "Any amphetamine",
+            "Ketamine",
+            "Tranquillisers",
+            "Anabolic steroids",
+        ],
         description="Table drug types in the second panel (Figure 1 continued)",
     )
     gap_start: dt.date = Field(default=dt.date(2020, 3, 31), description="Last day before interviews stopped (Figure 1 note 2)")

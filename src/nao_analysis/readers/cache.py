@@ -127,37 +127,60 @@ def cache_entry_path(reader_fn: Callable[..., Any], path: Path, *, reader_versio
     return paths.processed_dir() / "parsed" / name / f"{digest[:32]}.parquet"
 
 
+#: attrs key carrying the names of ``object`` columns, which parquet would otherwise return as ``str``.
+_OBJECT_COLUMNS_KEY = "_nao_parsed_cache_object_columns"
+
+
+def _read_entry(entry: Path) -> pd.DataFrame:
+    import pyarrow.parquet as pq
+
+    metadata = pq.read_schema(entry).metadata or {}
+    if b"geo" in metadata:
+        # GeoParquet written from a GeoDataFrame: read it back as one, geometry and CRS included.
+        import geopandas as gpd
+
+        frame = gpd.read_parquet(entry)
+    else:
+        frame = pd.read_parquet(entry)
+    object_columns = frame.attrs.pop(_OBJECT_COLUMNS_KEY, [])
+    for column in object_columns:
+        # Readers use object columns for "text or None"; pandas 3 would read them back as str with NaN.
+        values = frame[column].astype(object)
+        frame[column] = values.where(values.notna(), None)
+    return frame
+
+
 def _load(entry: Path) -> pd.DataFrame | None:
     if not entry.is_file():
         return None
     try:
-        import pyarrow.parquet as pq
-
-        metadata = pq.read_schema(entry).metadata or {}
-        if b"geo" in metadata:
-            # GeoParquet written from a GeoDataFrame: read it back as one, geometry and CRS included.
-            import geopandas as gpd
-
-            frame = gpd.read_parquet(entry)
-        else:
-            frame = pd.read_parquet(entry)
+        return _read_entry(entry)
     except Exception:  # any unreadable entry (truncated, foreign, wrong engine) is rebuilt, never trusted
         entry.unlink(missing_ok=True)
         return None
-    return frame
 
 
 def _store(entry: Path, frame: pd.DataFrame) -> None:
+    """Write ``frame`` atomically, and keep it only if it reads back identical (dtypes and attrs included)."""
     entry.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=entry.parent, prefix=".tmp-", suffix=".parquet")
     os.close(fd)
     tmp = Path(tmp_name)
     try:
-        frame.to_parquet(tmp)
+        to_write = frame.copy(deep=False)
+        object_columns = [str(c) for c in frame.columns if frame[c].dtype == object and getattr(frame, "_geometry_column_name", None) != c]
+        to_write.attrs = {**frame.attrs, _OBJECT_COLUMNS_KEY: object_columns}
+        to_write.to_parquet(tmp)
+        # The cache must never change a result: refuse an entry that does not round-trip exactly.
+        again = _read_entry(tmp)
+        pd.testing.assert_frame_equal(again, frame)
+        if again.attrs != frame.attrs:
+            raise ValueError("attrs do not round-trip")
         os.replace(tmp, entry)
     except Exception as exc:
-        # The cache only saves time: a frame parquet cannot hold is returned uncached, not an error.
-        warnings.warn(f"parsed cache: could not store {entry.name} ({exc.__class__.__name__}: {exc}); continuing uncached", stacklevel=3)
+        # The cache only saves time: a frame parquet cannot hold exactly is returned uncached, not an error.
+        reason = " ".join(str(exc).split())[:160]
+        warnings.warn(f"parsed cache: not storing {entry.name} ({exc.__class__.__name__}: {reason}); continuing uncached", stacklevel=3)
     finally:
         tmp.unlink(missing_ok=True)
 

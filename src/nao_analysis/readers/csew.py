@@ -167,9 +167,7 @@ def _parse_prevalence_sheet(raw: pd.DataFrame, path: Path, sheet: str) -> pd.Dat
             sheet=sheet,
         )
     year_columns = {
-        column: survey_year_label(value)
-        for column, value in raw.loc[header_row].items()
-        if survey_year_label(value) is not None
+        column: survey_year_label(value) for column, value in raw.loc[header_row].items() if survey_year_label(value) is not None
     }
     label_column = raw.columns[0]
     records = []
@@ -249,7 +247,11 @@ def read_csew_appendix_tables(
     if age_groups is not None:
         tidy = tidy[tidy["age_group"].isin(list(age_groups))]
     if tidy.empty:
-        raise ReaderError(path, f"no prevalence table for measures {measures} and age groups {age_groups}", "check the requested tables exist in this edition")
+        raise ReaderError(
+            path,
+            f"no prevalence table for measures {measures} and age groups {age_groups}",
+            "check the requested tables exist in this edition",
+        )
     duplicated = tidy.duplicated(["age_group", "measure", "drug_type", "survey_year"], keep=False)
     if duplicated.any():
         first = tidy[duplicated].iloc[0]
@@ -340,7 +342,9 @@ def read_csew_tidy_extract(path: str | Path, *, edition: str | None = None, meas
     duplicated = tidy.duplicated(["age_group", "drug_type", "survey_year"])
     if duplicated.any():
         first = tidy[duplicated].iloc[0]
-        raise ReaderError(path, f"{first['drug_type']!r} {first['age_group']} {first['survey_year']} appears twice", "de-duplicate the extract")
+        raise ReaderError(
+            path, f"{first['drug_type']!r} {first['age_group']} {first['survey_year']} appears twice", "de-duplicate the extract"
+        )
     return _finish(tidy, path)
 
 
@@ -377,11 +381,7 @@ def combine_editions(editions: Iterable[pd.DataFrame]) -> pd.DataFrame:
     stacked["_order"] = stacked["edition"].map(_edition_order)
     stacked = stacked.sort_values("_order", ascending=False, kind="stable")
     key = ["age_group", "measure", "drug_type", "survey_year"]
-    superseded = (
-        stacked.groupby(key, sort=False)["edition"]
-        .agg(lambda editions_: ", ".join(editions_.iloc[1:]))
-        .rename("superseded")
-    )
+    superseded = stacked.groupby(key, sort=False)["edition"].agg(lambda editions_: ", ".join(editions_.iloc[1:])).rename("superseded")
     newest = stacked.drop_duplicates(key, keep="first").drop(columns="_order")
     newest = newest.join(superseded, on=key)
     return newest.sort_values(key).reset_index(drop=True)

@@ -15,10 +15,11 @@ import shutil
 import tempfile
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
-from urllib.parse import urlparse
+from urllib.parse import urljoin, urlparse
 
 from nao_analysis import paths
 from nao_analysis.errors import (
@@ -110,11 +111,8 @@ def _new_temp(target: Path) -> Path:
 def _discard(tmp: Path, target: Path) -> None:
     """Remove a temporary file, and the source's folder if that leaves it empty (never the raw root)."""
     tmp.unlink(missing_ok=True)
-    folder = target.parent
-    if folder != paths.raw_dir() and folder.is_dir():
-        # Not empty means other files of this source are cached there: keep it.
-        with contextlib.suppress(OSError):
-            folder.rmdir()
+    # Not empty means other files of this source are cached there: the folder stays.
+    _remove_if_empty(target.parent)
 
 
 def _drop_cached(target: Path) -> None:
@@ -172,8 +170,14 @@ def _verify(path: Path, source: Source, file: SourceFile, shown_as: str) -> tupl
 
 def _install(tmp: Path, target: Path, provenance: Provenance) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(tmp, target)
+    # Record first, file second: a parallel build that sees the file must also see its record
+    # (a cached file without one is treated as unfinished and dropped).
     provenance.write(target)
+    try:
+        os.replace(tmp, target)
+    except BaseException:
+        provenance_path(target).unlink(missing_ok=True)
+        raise
 
 
 def _read_provenance(target: Path) -> dict | None:
@@ -203,7 +207,11 @@ def _from_mirror(source: Source, file: SourceFile) -> Path | None:
     mirror = paths.mirror_dir()
     if not mirror or not file.mirror:
         return None
-    candidate = mirror / file.mirror
+    candidate = (mirror / file.mirror).resolve()
+    if not candidate.is_relative_to(mirror):
+        raise SourceError(
+            f"data/sources.yaml source {source.id!r}: mirror path {file.mirror!r} leaves the mirror folder - give a path inside it"
+        )
     if not candidate.is_file():
         return None
     target = cache_path(source, file)
@@ -253,25 +261,56 @@ def resolve_download_url(source: Source) -> str:
     content = get_json(api_url)
     attachments = (content.get("details") or {}).get("attachments") or []
     pattern = (source.attachment_pattern or source.primary.filename.split("_")[0]).lower()
-    for attachment in attachments:
-        name = (attachment.get("filename") or attachment.get("url") or "").lower()
-        if pattern in name:
-            return attachment["url"]
+    candidates = [a for a in attachments if isinstance(a, dict) and a.get("url")]
+    # The registered filename wins; otherwise the first attachment whose name contains the pattern.
+    exact = [a for a in candidates if (a.get("filename") or "").lower() == source.primary.filename.lower()]
+    for attachment in exact or candidates:
+        name = (attachment.get("filename") or attachment["url"]).lower()
+        if exact or pattern in name:
+            return urljoin(api_url, attachment["url"])
     raise DownloadError(
         f"{api_url}: no attachment matching {pattern!r} among {len(attachments)} attachments - "
         f"set `url` for source {source.id!r} in data/sources.yaml"
     )
 
 
-def _from_download(source: Source, file: SourceFile, *, accept_new_hash: bool) -> Path:
+def download_and_install(
+    source: Source,
+    file: SourceFile,
+    url: str,
+    *,
+    accept_new_hash: bool = False,
+    check_content: Callable[[Path, str], None] | None = None,
+) -> Path:
+    """Download ``url`` as ``file`` of ``source``: verify, install atomically with provenance, pin if new.
+
+    For clients that build their own request URL (the Fingertips API); ``fetch`` uses it for a plain ``url``.
+
+    Parameters
+    ----------
+    source, file
+        The registry entry and the file the download becomes.
+    url
+        Checked against the allowlist here.
+    accept_new_hash
+        Accept (and pin) a sha256 that differs from the pinned one.
+    check_content
+        Called as ``check_content(tmp_path, url)`` before hashing; raise a one-line ``SourceError`` to refuse.
+
+    Returns
+    -------
+    Path
+        The installed file. On any failure nothing is left in the cache and nothing is pinned.
+    """
     from nao_analysis.sources.download import download_to
 
-    url = resolve_download_url(source)
     check_url_allowed(url, f"data/sources.yaml source {source.id!r}")
     target = cache_path(source, file)
     tmp = _new_temp(target)
     try:
         download_to(url, tmp, expect_binary=not file.filename.endswith((".csv", ".json", ".geojson", ".txt")))
+        if check_content:
+            check_content(tmp, url)
         want, _ = expected_hash(source, file)
         sha = sha256_of(tmp)
         size = tmp.stat().st_size
@@ -295,13 +334,13 @@ def _from_download(source: Source, file: SourceFile, *, accept_new_hash: bool) -
     return target
 
 
-def fetch_file(source: Source, file: SourceFile, *, force: bool = False, accept_new_hash: bool = False) -> Path:
-    """Resolve one file of a source to a verified local path."""
-    if not force and not accept_new_hash:
-        for resolver in (_from_cache, _from_mirror):
-            found = resolver(source, file)
-            if found:
-                return found
+def _from_download(source: Source, file: SourceFile, *, accept_new_hash: bool) -> Path:
+    url = resolve_download_url(source)
+    return download_and_install(source, file, url, accept_new_hash=accept_new_hash)
+
+
+def _check_can_download(source: Source, file: SourceFile) -> None:
+    """Raise the one-line reason why ``file`` cannot be downloaded here, if there is one."""
     if not source.downloadable:
         where = f"$NAO_DATA_MIRROR/{file.mirror}" if file.mirror else "a local copy"
         raise SourceUnavailableError(
@@ -313,6 +352,103 @@ def fetch_file(source: Source, file: SourceFile, *, force: bool = False, accept_
             f"source {source.id!r} ({file.filename}): missing offline (NAO_OFFLINE=1) - download it on a machine with internet "
             f"with `nao-analysis fetch {source.id}`, or point NAO_DATA_MIRROR at a copy"
         )
+
+
+def _remove_if_empty(folder: Path) -> None:
+    if folder != paths.raw_dir():
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+
+
+def _from_download_archive(source: Source, *, accept_new_hash: bool) -> dict[str, Path]:
+    """Download a source published as one zip, and install every listed member (all verified first, or none).
+
+    Returns
+    -------
+    dict
+        filename -> installed path, for every file of the source.
+    """
+    from nao_analysis.sources.download import download_to
+
+    url = resolve_download_url(source)
+    check_url_allowed(url, f"data/sources.yaml source {source.id!r}")
+    folder = cache_path(source, source.primary).parent
+    folder.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=folder, prefix=".tmp-"))
+    installed: dict[str, Path] = {}
+    try:
+        archive = staging / "download.zip"
+        download_to(url, archive)
+        members = {p.name: p for p in safe_extract_zip(archive, staging / "members")}
+        checked = []
+        for file in source.files:
+            member = members.get(file.filename)
+            if member is None:
+                raise DownloadError(
+                    f"{url}: the archive has no member {file.filename!r} (it holds {', '.join(sorted(members)) or 'nothing'}) - "
+                    f"update the files of source {source.id!r} in data/sources.yaml"
+                )
+            want, _ = expected_hash(source, file)
+            sha, size = sha256_of(member), member.stat().st_size
+            pin_reason = None
+            if want is None:
+                pin_reason = "pinned on first download"
+            elif sha != want:
+                if not accept_new_hash:
+                    _verify(member, source, file, f"{url} (member {file.filename})")
+                pin_reason = f"re-release accepted on purpose (was {want})"
+            checked.append((file, member, sha, size, pin_reason))
+        for file, member, sha, size, _ in checked:
+            target = cache_path(source, file)
+            record = Provenance(
+                source.id, file.filename, "download", f"{url}#{file.filename}", _now(), sha, size, source.kind, source.copied_from
+            )
+            _install(member, target, record)
+            installed[file.filename] = target
+        for file, _, sha, size, pin_reason in checked:
+            if pin_reason:
+                record_pin(source.id, file.filename, sha, size, url, pin_reason)
+    except BaseException:
+        # All or nothing: a half-installed shapefile would pass for a whole one.
+        for target in installed.values():
+            _drop_cached(target)
+        raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        _remove_if_empty(folder)
+    return installed
+
+
+def fetch_file(source: Source, file: SourceFile, *, force: bool = False, accept_new_hash: bool = False) -> Path:
+    """Resolve one file of a source to a verified local path: cache, then mirror, then download.
+
+    Parameters
+    ----------
+    source, file
+        A registry entry and one of its files.
+    force
+        Skip the cache and the mirror and download again.
+    accept_new_hash
+        Download again and accept (pin) a sha256 that differs from the registry's.
+
+    Returns
+    -------
+    Path
+        ``data/raw/<source id>/<filename>``, verified, with its provenance record beside it.
+
+    Raises
+    ------
+    SourceError
+        One line naming the source or URL and what to do (see the subclasses in ``nao_analysis.errors``).
+    """
+    if not force and not accept_new_hash:
+        for resolver in (_from_cache, _from_mirror):
+            found = resolver(source, file)
+            if found:
+                return found
+    _check_can_download(source, file)
+    if source.archive == "zip":
+        return _from_download_archive(source, accept_new_hash=accept_new_hash)[file.filename]
     return _from_download(source, file, accept_new_hash=accept_new_hash)
 
 
@@ -320,9 +456,27 @@ def fetch(source_id: str, *, force: bool = False, accept_new_hash: bool = False)
     """Resolve every file of a source and return the path of its primary file.
 
     The files of a multi-file source (a shapefile) sit side by side in one folder.
+
+    Parameters
+    ----------
+    source_id
+        An id in ``data/sources.yaml``.
+    force, accept_new_hash
+        As :func:`fetch_file`.
+
+    Returns
+    -------
+    Path
+        The verified local copy of the source's first file; the input is recorded in :data:`USED_INPUTS`.
     """
     source = load_registry().get(source_id)
-    local = [fetch_file(source, f, force=force, accept_new_hash=accept_new_hash) for f in source.files]
+    if source.archive == "zip" and (force or accept_new_hash):
+        # One download serves every member: do not fetch the archive once per file.
+        _check_can_download(source, source.primary)
+        installed = _from_download_archive(source, accept_new_hash=accept_new_hash)
+        local = [installed[f.filename] for f in source.files]
+    else:
+        local = [fetch_file(source, f, force=force, accept_new_hash=accept_new_hash) for f in source.files]
     primary = local[0]
     record = json.loads(provenance_path(primary).read_text())
     record["title"] = source.title

@@ -5,8 +5,9 @@ The request is ``GET {base}/api/all_data/csv/by_indicator_id?indicator_ids=...&c
 points at another server that speaks the same protocol (a local test server must also be listed in
 ``NAO_EXTRA_ALLOWED_ORIGINS``, the fetch layer's loopback allowlist).
 
-A response is cached exactly like any other raw source: written to a temporary name in
-``data/raw/<source-id>/``, checked, pinned by sha256 and renamed into place with a provenance record.
+A response is cached exactly like any other raw source (:func:`nao_analysis.sources.fetch.download_and_install`):
+written to a temporary name in ``data/raw/<source-id>/``, checked, pinned by sha256 and renamed into place with a
+provenance record.
 Once cached, :func:`fetch_indicator` (and :func:`nao_analysis.sources.fetch`) resolve it without the network.
 """
 
@@ -22,22 +23,8 @@ from urllib.parse import urlencode
 
 from nao_analysis import paths
 from nao_analysis.errors import DownloadError, SourceError, SourceUnavailableError
-from nao_analysis.sources.fetch import (
-    Provenance,
-    _discard,
-    _drop_cached,
-    _from_cache,
-    _from_mirror,
-    _install,
-    _new_temp,
-    _now,
-    _verify,
-    cache_path,
-    check_url_allowed,
-    fetch,
-    sha256_of,
-)
-from nao_analysis.sources.registry import Source, expected_hash, load_registry, record_pin
+from nao_analysis.sources.fetch import _from_cache, _from_mirror, check_url_allowed, download_and_install, fetch
+from nao_analysis.sources.registry import Source, load_registry
 
 #: The public service; ``NAO_FINGERTIPS_BASE_URL`` replaces it (e.g. a local server speaking the same protocol).
 DEFAULT_BASE_URL = "https://fingertips.phe.org.uk"
@@ -221,7 +208,14 @@ def _check_is_fingertips_csv(path: Path, url: str) -> None:
         )
 
 
-def fetch_indicator(source_id: str, *, force: bool = False, accept_new_hash: bool = False) -> Path:
+def fetch_indicator(
+    source_id: str,
+    *,
+    indicator_id: int | None = None,
+    area_type_id: int | None = None,
+    force: bool = False,
+    accept_new_hash: bool = False,
+) -> Path:
     """Resolve a Fingertips source to a verified local CSV: cache -> mirror -> API download.
 
     Parameters
@@ -229,6 +223,9 @@ def fetch_indicator(source_id: str, *, force: bool = False, accept_new_hash: boo
     source_id
         A registry id. Entries with an ``indicator_id`` in ``serves`` are downloaded from the API;
         others (the mirror's samples) are resolved from the cache or the mirror only.
+    indicator_id, area_type_id
+        What the caller expects the source to hold (e.g. a figure's parameters); an API source that
+        serves something else is refused before any download.
     force
         Download again even if a verified copy is cached.
     accept_new_hash
@@ -241,6 +238,8 @@ def fetch_indicator(source_id: str, *, force: bool = False, accept_new_hash: boo
 
     Raises
     ------
+    SourceError
+        The source serves another indicator or area type than asked for, or the URL is not allowed.
     SourceUnavailableError
         Not cached and ``NAO_OFFLINE=1``.
     DownloadError
@@ -252,45 +251,28 @@ def fetch_indicator(source_id: str, *, force: bool = False, accept_new_hash: boo
     if "indicator_id" not in source.serves:
         # A file obtained some other way (the mirror's samples): the ordinary resolver applies.
         return fetch(source_id, force=force, accept_new_hash=accept_new_hash)
+    request = request_for_source(source)
+    for name, wanted, served in (
+        ("indicator_id", indicator_id, request.indicator_id),
+        ("area_type_id", area_type_id, request.child_area_type_id),
+    ):
+        if wanted is not None and wanted != served:
+            raise SourceError(
+                f"source {source.id!r} serves {name} {served}, not the {wanted} asked for - "
+                f"use a source registered for {name} {wanted} in data/sources.yaml, or change the parameter"
+            )
     file = source.primary
     if not force and not accept_new_hash:
         for resolver in (_from_cache, _from_mirror):
             found = resolver(source, file)
             if found:
                 return found
-    request = request_for_source(source)
     if os.environ.get("NAO_OFFLINE") == "1":
         raise SourceUnavailableError(
             f"source {source.id!r} ({file.filename}): missing offline (NAO_OFFLINE=1) - run once with the network "
             f"(`nao-analysis fetch {source.id}`) so the API response is cached in data/raw/{source.id}/"
         )
-    from nao_analysis.sources.download import download_to
-
     url = request.url()
+    # Checked here too so that a refused base URL is blamed on NAO_FINGERTIPS_BASE_URL, not on the registry.
     check_url_allowed(url, f"Fingertips request for source {source.id!r} (NAO_FINGERTIPS_BASE_URL={base_url()})")
-    target = cache_path(source, file)
-    tmp = _new_temp(target)
-    try:
-        download_to(url, tmp, expect_binary=False)
-        _check_is_fingertips_csv(tmp, url)
-        want, _ = expected_hash(source, file)
-        sha = sha256_of(tmp)
-        size = tmp.stat().st_size
-        pin_reason = None
-        if want is None:
-            pin_reason = "pinned on first download"
-        elif sha != want:
-            if not accept_new_hash:
-                _verify(tmp, source, file, url)
-            pin_reason = f"re-release accepted on purpose (was {want})"
-        _install(tmp, target, Provenance(source.id, file.filename, "download", url, _now(), sha, size, source.kind, source.copied_from))
-        if pin_reason:
-            try:
-                record_pin(source.id, file.filename, sha, size, url, pin_reason)
-            except BaseException:
-                # An unpinned response must not stay cached as if it had been accepted.
-                _drop_cached(target)
-                raise
-    finally:
-        _discard(tmp, target)
-    return target
+    return download_and_install(source, file, url, accept_new_hash=accept_new_hash, check_content=_check_is_fingertips_csv)

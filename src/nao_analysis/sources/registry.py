@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from nao_analysis import paths
 from nao_analysis.errors import SourceError
@@ -23,6 +23,21 @@ class SourceFile(BaseModel):
     sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
     bytes: int | None = None
     mirror: str | None = None
+
+    @field_validator("filename")
+    @classmethod
+    def _plain_filename(cls, value: str) -> str:
+        # The filename becomes data/raw/<id>/<filename>: it must not name a folder or climb out of one.
+        if not value or value.startswith(".") or "/" in value or "\\" in value:
+            raise ValueError(f"filename {value!r} must be a plain file name (no folders, not hidden)")
+        return value
+
+    @field_validator("mirror")
+    @classmethod
+    def _relative_mirror_path(cls, value: str | None) -> str | None:
+        if value is not None and (value.startswith(("/", "\\")) or ".." in value.replace("\\", "/").split("/")):
+            raise ValueError(f"mirror path {value!r} must be relative to the mirror folder, without '..'")
+        return value
 
 
 class Source(BaseModel):
