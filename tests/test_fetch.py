@@ -433,6 +433,22 @@ class TestFetchGovukSlug:
             http_server.url(f"/media/2/{name}"),
         )
 
+    def test_slug_prefers_the_attachment_with_the_registered_filename(self, online, http_server, real_xlsx, monkeypatch):
+        name, body = real_xlsx
+        monkeypatch.setenv("NAO_GOVUK_API", http_server.url("/api/content/government/statistics/"))
+        content = {
+            "details": {
+                "attachments": [
+                    {"filename": "drug-misuse-1617-tables-revised-draft.xlsx", "url": "/media/1/draft.xlsx"},
+                    {"filename": name, "url": f"/media/2/{name}"},
+                ]
+            }
+        }
+        http_server.script("/api/content/government/statistics/csew", Reply(body=json.dumps(content).encode()))
+        http_server.script(f"/media/2/{name}", Reply(body=body))
+        write_registry(official("demo", name, govuk_slug="csew", attachment_pattern="1617-tables"))
+        assert fetch("demo").read_bytes() == body  # and the relative attachment URL was resolved against the API's origin
+
     def test_slug_without_a_matching_attachment_names_the_fix(self, online, http_server, real_xlsx, monkeypatch):
         name, _ = real_xlsx
         monkeypatch.setenv("NAO_GOVUK_API", http_server.url("/api/content/government/statistics/"))

@@ -144,6 +144,21 @@ class TestLoadRegistry:
         with pytest.raises(SourceError, match="must not have url"):
             load_registry(path)
 
+    def test_filename_with_a_folder_is_refused(self, tmp_path):
+        path = write_registry(tmp_path / "sources.yaml", [entry(files=[{"filename": "../../evil.csv"}])])
+        with pytest.raises(SourceError, match="plain file name"):
+            load_registry(path)
+
+    def test_mirror_path_climbing_out_is_refused(self, tmp_path):
+        path = write_registry(tmp_path / "sources.yaml", [entry(files=[{"filename": "demo.csv", "mirror": "../secrets/demo.csv"}])])
+        with pytest.raises(SourceError, match="without '..'"):
+            load_registry(path)
+
+    def test_absolute_mirror_path_is_refused(self, tmp_path):
+        path = write_registry(tmp_path / "sources.yaml", [entry(files=[{"filename": "demo.csv", "mirror": "/etc/demo.csv"}])])
+        with pytest.raises(SourceError, match="relative to the mirror folder"):
+            load_registry(path)
+
     def test_invalid_yaml_is_refused_in_one_line(self, tmp_path):
         path = tmp_path / "sources.yaml"
         path.write_text("schema: 1\nsources: [\n  - id: demo\n", encoding="utf-8")

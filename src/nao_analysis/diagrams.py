@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Patch, Rectangle
+from matplotlib.patches import FancyArrowPatch, Patch, Rectangle
 
 from nao_analysis.analysis.stakeholders import KIND_LABELS, RELATION_LABELS
 from nao_analysis.charts import PALETTE, TEXT, add_source_line, apply_house_style
@@ -91,8 +91,9 @@ def draw_stakeholder_diagram(
     if subtitle:
         fig.text(0.01, 0.935, subtitle, ha="left", va="top", fontsize=10, color="#505a5f")
 
-    xs = sorted(layout["x"].unique())
-    step = min((b - a for a, b in zip(xs, xs[1:])), default=0.2)
+    # Box width from the tightest spacing within a row (rows are centred, so x values differ between rows).
+    gaps = [b - a for _, row in layout.groupby("layer_index") for a, b in zip(sorted(row["x"]), sorted(row["x"])[1:])]
+    step = min(gaps, default=0.2)
     rows = sorted(layout["y"].unique())
     row_gap = min((b - a for a, b in zip(rows, rows[1:])), default=0.5)
     half_w, half_h = step * 0.45, row_gap * 0.2
@@ -125,8 +126,8 @@ def draw_stakeholder_diagram(
     for body in layout.itertuples(index=False):
         style = KIND_STYLE[body.kind]
         ax.add_patch(
-            FancyBboxPatch((body.x - half_w, body.y - half_h), 2 * half_w, 2 * half_h, boxstyle="round,pad=0,rounding_size=0.006", mutation_aspect=row_gap * 0.4 / (step * 0.9),
-                           facecolor=style["face"], edgecolor=style["edge"], linestyle=style["linestyle"], linewidth=1.4, zorder=3)
+            Rectangle((body.x - half_w, body.y - half_h), 2 * half_w, 2 * half_h, facecolor=style["face"], edgecolor=style["edge"],
+                      linestyle=style["linestyle"], linewidth=1.4, zorder=3)
         )
         ax.text(body.x, body.y, textwrap.fill(body.label, LABEL_WIDTH), ha="center", va="center", fontsize=7.6, color=style["text"],
                 zorder=4, linespacing=1.1)

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from nao_analysis import paths
 from nao_analysis.errors import EditionError
-from nao_analysis.params import FigureParams, FigureSpec, load_all
+from nao_analysis.params import FigureParams, FigureSpec, _order_key, load_all
 
 EDITION_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
@@ -110,7 +110,7 @@ def load_edition(name: str, overrides: list[str] | dict[str, dict[str, Any]] | N
         raise EditionError(f"{path}: name {header.name!r} differs from the file name - make them the same")
 
     specs = load_all()
-    figure_values = {fid: dict(values or {}) for fid, values in header.figures.items()}
+    figure_values = {fid: dict(values or {}) for fid, values in sorted(header.figures.items(), key=lambda kv: _order_key(kv[0]))}
     for figure_id, field, value in _normalise_overrides(overrides):
         if figure_id not in figure_values:
             raise EditionError(f"--set {figure_id}.{field}: figure {figure_id!r} is not in edition {name!r} - figures: {', '.join(figure_values)}")
