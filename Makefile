@@ -35,9 +35,16 @@ lint: $(STAMP)
 	$(BIN)/python tools/check_notebooks.py notebooks
 
 # pytest exits 5 when it collects no test: that is a broken suite, not a pass.
-test: $(STAMP) lint
+test: $(STAMP) lint browser-deps
 	$(BIN)/python -m pytest -q; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
+
+# Headless Chromium for tests/test_browser.py (Debian's package). Installed only when missing, and only as
+# root; otherwise the browser test skips with its reason.
+browser-deps:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; \
+	else echo "browser-deps: /usr/bin/chromium missing and not root - tests/test_browser.py will skip" >&2; fi
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir notebooks --ServerApp.open_browser=False

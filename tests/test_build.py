@@ -36,7 +36,12 @@ class TestOfflineBuild:
 
     def test_reconciliation_rows_pass(self, offline_build, output_root):
         rows = [r for r in _reconciliation(output_root, "offline") if r["figure"] in ("fig02", "fig04")]
-        assert {r["check"] for r in rows} >= {"deaths_2021", "deaths_change_2011_2021_pct", "adults_in_treatment_2021_22", "opiate_share_2021_22"}
+        assert {r["check"] for r in rows} >= {
+            "deaths_2021",
+            "deaths_change_2011_2021_pct",
+            "adults_in_treatment_2021_22",
+            "opiate_share_2021_22",
+        }
         assert all(r["status"] == "pass" for r in rows), rows
 
     def test_outputs_are_written(self, offline_build, output_root):
@@ -69,7 +74,10 @@ class TestOfflineBuild:
 
     def test_rebuild_with_nothing_changed_is_a_no_op(self, offline_build):
         again = build("offline", only=["fig02", "fig04"], log=lambda *_: None)
-        assert {r.figure: r.status for r in again.results if r.figure in ("fig02", "fig04")} == {"fig02": "up to date", "fig04": "up to date"}
+        assert {r.figure: r.status for r in again.results if r.figure in ("fig02", "fig04")} == {
+            "fig02": "up to date",
+            "fig04": "up to date",
+        }
 
 
 class TestPartialFailure:

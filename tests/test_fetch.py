@@ -460,6 +460,15 @@ class TestFetchGovukSlug:
         assert_one_line(caught.value, "no attachment matching '1617-tables'", "set `url` for source 'demo'")
         assert leftovers(online) == []
 
+    def test_slug_answering_a_json_list_is_refused(self, online, http_server, real_xlsx, monkeypatch):
+        name, _ = real_xlsx
+        monkeypatch.setenv("NAO_GOVUK_API", http_server.url("/api/content/government/statistics/"))
+        http_server.script("/api/content/government/statistics/odd", Reply(body=b"[1, 2, 3]", headers={"Content-Type": "application/json"}))
+        write_registry(official("demo", name, govuk_slug="odd"))
+        with pytest.raises(DownloadError) as caught:
+            fetch("demo")
+        assert_one_line(caught.value, "JSON is a list", "slug")
+
     def test_slug_answering_html_is_refused(self, online, http_server, real_xlsx, monkeypatch):
         name, _ = real_xlsx
         monkeypatch.setenv("NAO_GOVUK_API", http_server.url("/api/content/government/statistics/"))
@@ -508,6 +517,15 @@ class TestFetchMirror:
 
     def test_status_reports_mirror_before_caching(self, private_mirror):
         assert status(load_registry().get("demo")) == "mirror"
+
+    def test_status_reports_cached_after_a_fetch(self, private_mirror):
+        fetch("demo")
+        assert status(load_registry().get("demo")) == "cached"
+
+    def test_status_reports_missing_offline_without_mirror_or_cache(self, private_mirror, real_csv):
+        mirror, _ = private_mirror
+        (mirror / "fingertips" / real_csv[0]).unlink()
+        assert status(load_registry().get("demo")) == "missing offline"
 
     def test_missing_offline_gives_a_one_line_error(self, private_mirror, real_csv):
         mirror, raw_dir = private_mirror

@@ -157,7 +157,9 @@ class TestComparisonUnits:
 
     def test_a_target_area_without_predecessor_is_an_error(self):
         with pytest.raises(CrosswalkError, match=r"E06000099 \(Newtown\)"):
-            comparison_units({"E06000001": "Hartlepool"}, {"E06000001": "Hartlepool", "E06000099": "Newtown"}, {"E06000001": frozenset({"E06000001"})})
+            comparison_units(
+                {"E06000001": "Hartlepool"}, {"E06000001": "Hartlepool", "E06000099": "Newtown"}, {"E06000001": frozenset({"E06000001"})}
+            )
 
     def test_an_unknown_policy_is_an_error(self, inputs):
         with pytest.raises(CrosswalkError, match="crosswalk_policy 'pairwise' is not known"):

@@ -53,8 +53,14 @@ class TestReadCtyuaBoundaries:
 
     def test_a_file_without_code_field_is_an_error(self, tmp_path):
         bad = tmp_path / "bad.geojson"
-        bad.write_text(json.dumps({"type": "FeatureCollection", "features": [
-            {"type": "Feature", "properties": {"label": "x"}, "geometry": {"type": "Point", "coordinates": [0, 51]}}]}))
+        bad.write_text(
+            json.dumps(
+                {
+                    "type": "FeatureCollection",
+                    "features": [{"type": "Feature", "properties": {"label": "x"}, "geometry": {"type": "Point", "coordinates": [0, 51]}}],
+                }
+            )
+        )
         with pytest.raises(ReaderError, match="no area-code field"):
             read_ctyua_boundaries(bad)
 

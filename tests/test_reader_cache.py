@@ -88,6 +88,19 @@ class TestCachedRead:
         narrow = cached_read(reader, sample, reader_version="1", columns=["Area Code"])
         assert (reader.calls, list(narrow.columns)) == (2, ["Area Code"])
 
+    def test_edited_reader_code_parses_again_without_a_version_bump(self, sample, tmp_path, monkeypatch):
+        import importlib
+
+        module_file = tmp_path / "corpus_reader_module.py"
+        module_file.write_text("import pandas as pd\ncalls = []\ndef read(path):\n    calls.append(1)\n    return pd.read_csv(path)\n")
+        monkeypatch.syspath_prepend(str(tmp_path))
+        module = importlib.import_module("corpus_reader_module")
+        cached_read(module.read, sample, reader_version="1")
+        module_file.write_text(module_file.read_text() + "# an edit that may change the output\n")
+        cache_module._code_fingerprint.cache_clear()
+        cached_read(module.read, sample, reader_version="1")
+        assert len(module.calls) == 2
+
     def test_changed_raw_file_parses_again(self, sample, tmp_path):
         reader = CountingReader()
         copy = tmp_path / "copy.csv"

@@ -183,7 +183,25 @@ class TestLoadRegistry:
         assert load_registry(path).ids() == ["demo", "second"]
 
 
+def _pin_one(index: int) -> None:
+    record_pin(f"source_{index}", "demo.csv", f"{index:064x}", index, "https://www.gov.uk/demo.csv", "parallel test")
+
+
 class TestPins:
+    def test_parallel_processes_lose_no_pin(self, tmp_path, monkeypatch):
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        path = write_registry(tmp_path / "sources.yaml", [entry()])
+        monkeypatch.setenv("NAO_SOURCES_FILE", str(path))
+        with ProcessPoolExecutor(max_workers=4, mp_context=multiprocessing.get_context("fork")) as pool:
+            list(pool.map(_pin_one, range(12)))
+        pins = yaml.safe_load((tmp_path / "source-pins.yaml").read_text())
+        assert (sorted(pins), sorted(p.name for p in tmp_path.iterdir())) == (
+            sorted(f"source_{i}" for i in range(12)),
+            ["source-pins.yaml", "sources.yaml"],
+        )
+
     def test_pin_overrides_the_registry_hash(self, tmp_path, monkeypatch):
         path = write_registry(tmp_path / "sources.yaml", [entry(files=[{"filename": "demo.csv", "sha256": "a" * 64, "bytes": 1}])])
         monkeypatch.setenv("NAO_SOURCES_FILE", str(path))

@@ -115,7 +115,9 @@ class TestLineLookup:
         assert set(frame["line_id"]) == set(lines)
 
     def test_a_missing_line_is_an_error_naming_it(self, raw_file):
-        with pytest.raises(ReaderError, match=r"line 'Substance misuse - Treatment for drug misuse in adults' \(adult_drug_treatment\) not found"):
+        with pytest.raises(
+            ReaderError, match=r"line 'Substance misuse - Treatment for drug misuse in adults' \(adult_drug_treatment\) not found"
+        ):
             read_revenue_account(raw_file("ro3_outturn_2013_14"), {"adult_drug_treatment": NEW_LINES["adult_drug_treatment"]})
 
     def test_the_error_is_one_line(self, raw_file):
@@ -128,7 +130,8 @@ class TestLineLookup:
         moved.write_text(
             "Revenue Account Budget (RA) 2030-31,,,,\n"
             "Net current expenditure (£ thousand),,,,\n"
-            "Class,E-code,Substance misuse - Treatment for alcohol misuse in adults,Local authority,Substance misuse - Treatment for drug misuse in adults\n"
+            "Class,E-code,Substance misuse - Treatment for alcohol misuse in adults,Local authority,"
+            "Substance misuse - Treatment for drug misuse in adults\n"
             'UA,E0101,"1,234",Bath UA,[x]\n'
             ",,999,ENGLAND,999\n"
         )
@@ -153,7 +156,9 @@ class TestLineLookup:
     def test_unknown_text_in_a_value_cell_is_an_error(self, tmp_path):
         odd = tmp_path / "odd.csv"
         odd.write_text(
-            "Net current expenditure (£ thousand),,\nE-code,Local authority,Substance misuse - Treatment for drug misuse in adults\nE0101,Bath UA,see note\n"
+            "Net current expenditure (£ thousand),,\n"
+            "E-code,Local authority,Substance misuse - Treatment for drug misuse in adults\n"
+            "E0101,Bath UA,see note\n"
         )
         with pytest.raises(ReaderError, match="non-numeric value 'see note'"):
             read_revenue_account(odd, {"adult_drug_treatment": NEW_LINES["adult_drug_treatment"]})

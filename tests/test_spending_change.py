@@ -41,15 +41,25 @@ def run(raw_file, mapping):
     districts = read_district_upper_tier_lookup(raw_file("lookup_ltla14"))
     boundaries = read_ctyua_boundaries(raw_file("boundaries_ctyua_dec2021_buc"))
     common = dict(
-        mapping=mapping, crosswalk=crosswalk, base_areas=upper_tier_areas_from_districts(districts),
-        target_areas=boundaries[["code", "name"]], changes=read_code_changes(raw_file("lookup_la_code_changes_2018_2025")),
-        districts=districts, deflators=read_deflator(raw_file("ons_ybgb_gdp_deflator_2025_06")), price_year="2022-23",
+        mapping=mapping,
+        crosswalk=crosswalk,
+        base_areas=upper_tier_areas_from_districts(districts),
+        target_areas=boundaries[["code", "name"]],
+        changes=read_code_changes(raw_file("lookup_la_code_changes_2018_2025")),
+        districts=districts,
+        deflators=read_deflator(raw_file("ons_ybgb_gdp_deflator_2025_06")),
+        price_year="2022-23",
     )
 
     def compare(base_source, base_year, target_source, target_year, policy="aggregate", target_raw=None):
         return compare_years(
-            base_raw=read(base_source, base_year), target_raw=target_raw if target_raw is not None else read(target_source, target_year),
-            base_year=base_year, target_year=target_year, boundary_year=int(target_year[:4]), policy=policy, **common,
+            base_raw=read(base_source, base_year),
+            target_raw=target_raw if target_raw is not None else read(target_source, target_year),
+            base_year=base_year,
+            target_year=target_year,
+            boundary_year=int(target_year[:4]),
+            policy=policy,
+            **common,
         )
 
     compare.read = read
@@ -115,7 +125,9 @@ class TestOutturnRun2013To2023:
         with_prevention.loc[with_prevention["component"].str.endswith("_prevention"), "counts_as_adult_treatment"] = "true"
         target = lines_for_year(with_prevention, "2022-23")
         spend = run.read("ro3_outturn_2022_23", "2022-23")
-        west_sussex = spend[(spend["authority"] == "West Sussex") & spend["line_id"].isin(target.loc[target["counts_as_adult_treatment"], "component"])]
+        west_sussex = spend[
+            (spend["authority"] == "West Sussex") & spend["line_id"].isin(target.loc[target["counts_as_adult_treatment"], "component"])
+        ]
         base = row(outturn_run, "West Sussex")["base_real_gbp_k"]
         assert (west_sussex["value_gbp_thousands"].sum() * outturn_run.target_factor / base - 1) * 100 > -25
 
@@ -142,8 +154,17 @@ class TestLinesForYear:
 
 def synthetic_units(codes):
     units = pd.DataFrame(
-        {"target_code": codes, "target_name": codes, "unit_id": codes, "unit_name": codes, "base_codes": codes,
-         "base_names": codes, "crosswalk": "", "counted": True, "policy": "aggregate"}
+        {
+            "target_code": codes,
+            "target_name": codes,
+            "unit_id": codes,
+            "unit_name": codes,
+            "base_codes": codes,
+            "base_names": codes,
+            "crosswalk": "",
+            "counted": True,
+            "policy": "aggregate",
+        }
     )
     units.attrs["not_compared"] = []
     return units
@@ -151,48 +172,110 @@ def synthetic_units(codes):
 
 class TestSpendingChangeTable:
     def test_missing_target_value_is_no_data_never_zero(self):
-        table = spending_change_table(synthetic_units(["A", "B"]), pd.Series({"A": 100.0, "B": 100.0}), pd.Series({"A": float("nan"), "B": 50.0}),
-                                      base_factor=1.0, target_factor=1.0)
+        table = spending_change_table(
+            synthetic_units(["A", "B"]),
+            pd.Series({"A": 100.0, "B": 100.0}),
+            pd.Series({"A": float("nan"), "B": 50.0}),
+            base_factor=1.0,
+            target_factor=1.0,
+        )
         a = table.set_index("target_code").loc["A"]
         assert a["no_data"] and math.isnan(a["change_real_pct"])
 
     def test_zero_base_has_no_percentage_change(self):
-        table = spending_change_table(synthetic_units(["A"]), pd.Series({"A": 0.0}), pd.Series({"A": 50.0}), base_factor=1.0, target_factor=1.0)
+        table = spending_change_table(
+            synthetic_units(["A"]), pd.Series({"A": 0.0}), pd.Series({"A": 50.0}), base_factor=1.0, target_factor=1.0
+        )
         assert table.loc[0, "no_base_spending"] and math.isnan(table.loc[0, "change_real_pct"])
 
     def test_real_terms_change_uses_both_factors(self):
-        table = spending_change_table(synthetic_units(["A"]), pd.Series({"A": 100.0}), pd.Series({"A": 100.0}), base_factor=1.25, target_factor=1.0)
+        table = spending_change_table(
+            synthetic_units(["A"]), pd.Series({"A": 100.0}), pd.Series({"A": 100.0}), base_factor=1.25, target_factor=1.0
+        )
         assert table.loc[0, "change_real_pct"] == pytest.approx(-20.0)
 
     def test_a_fall_to_zero_is_flagged(self):
-        table = spending_change_table(synthetic_units(["A"]), pd.Series({"A": 100.0}), pd.Series({"A": 0.0}), base_factor=1.0, target_factor=1.0)
+        table = spending_change_table(
+            synthetic_units(["A"]), pd.Series({"A": 100.0}), pd.Series({"A": 0.0}), base_factor=1.0, target_factor=1.0
+        )
         assert table.loc[0, "implausible"] and "fell to zero" in table.loc[0, "flag"]
 
     def test_an_unknown_target_code_is_an_error_listing_it(self):
         with pytest.raises(CrosswalkError, match="E06000999"):
-            spending_change_table(synthetic_units(["A"]), pd.Series({"A": 1.0}), pd.Series({"A": 1.0, "E06000999": 2.0}), base_factor=1.0, target_factor=1.0)
+            spending_change_table(
+                synthetic_units(["A"]), pd.Series({"A": 1.0}), pd.Series({"A": 1.0, "E06000999": 2.0}), base_factor=1.0, target_factor=1.0
+            )
 
 
 class TestSummary:
     def test_counts_cuts_of_50_percent_or_more_inclusive(self):
-        table = spending_change_table(synthetic_units(["A", "B", "C"]), pd.Series({"A": 100.0, "B": 100.0, "C": 100.0}),
-                                      pd.Series({"A": 50.0, "B": 60.0, "C": 120.0}), base_factor=1.0, target_factor=1.0)
+        table = spending_change_table(
+            synthetic_units(["A", "B", "C"]),
+            pd.Series({"A": 100.0, "B": 100.0, "C": 100.0}),
+            pd.Series({"A": 50.0, "B": 60.0, "C": 120.0}),
+            base_factor=1.0,
+            target_factor=1.0,
+        )
         stats = summary_statistics(table)
         assert (stats["authorities_cut_50pct_or_more"], stats["authorities_reduced"], stats["authorities_increased"]) == (1, 2, 1)
 
     def test_sentences_are_worded_like_the_report(self):
-        stats = {"authorities": 150, "authorities_reduced": 140, "authorities_cut_50pct_or_more": 42, "authorities_increased": 9,
-                 "smallest_increase_pct": 9.2, "max_change_pct": 195.1, "max_change_name": "Bournemouth", "min_change_pct": -91.0,
-                 "min_change_name": "West Sussex", "no_data_names": ["Slough"], "no_base_spending_names": []}
+        stats = {
+            "authorities": 150,
+            "authorities_reduced": 140,
+            "authorities_cut_50pct_or_more": 42,
+            "authorities_increased": 9,
+            "smallest_increase_pct": 9.2,
+            "max_change_pct": 195.1,
+            "max_change_name": "Bournemouth",
+            "min_change_pct": -91.0,
+            "min_change_name": "West Sussex",
+            "no_data_names": ["Slough"],
+            "no_base_spending_names": [],
+        }
         england = {"change_pct": -40.1, "change_gbp_m": -340.2}
         assert summary_sentences(stats, england, "2014-15", "2021-22") == [
-            "Annual spending on adult drug and alcohol treatment decreased by 40% (£340 million) in real terms between 2014-15 and 2021-22.",
+            "Annual spending on adult drug and alcohol treatment decreased by 40% (£340 million) in real terms "
+            "between 2014-15 and 2021-22.",
             "Of the 150 unitary authorities in England, 140 have reduced funding for substance misuse treatment during this period.",
             "Forty-two of these areas saw a fall of 50% or more.",
             "Only nine unitary authorities have increased funding, ranging from a 9% increase to a 195% increase.",
-            "The percentage changes in substance misuse spending ranged from a decrease of 91% (West Sussex) to an increase of 195% (Bournemouth).",
+            "The percentage changes in substance misuse spending ranged from a decrease of 91% (West Sussex) "
+            "to an increase of 195% (Bournemouth).",
             "Data were unavailable for one area (Slough).",
         ]
 
     def test_number_words(self):
         assert [number_words(n) for n in (9, 40, 42)] == ["nine", "forty", "forty-two"]
+
+
+class TestFig03Params:
+    OFFLINE = dict(
+        base_year="2014-15",
+        target_year="2021-22",
+        basis="budget",
+        base_source="ra_budget_2014_15",
+        target_source="ra_budget_2021_22_csv",
+        deflator="ons_ybgb_gdp_deflator_2025_06",
+    )
+
+    def test_the_offline_parameters_are_valid(self):
+        from nao_analysis.params.fig03 import Fig03Params
+
+        assert Fig03Params(**self.OFFLINE).crosswalk_policy == "aggregate"
+
+    def test_a_budget_file_in_an_outturn_run_is_refused(self):
+        from pydantic import ValidationError
+
+        from nao_analysis.params.fig03 import Fig03Params
+
+        with pytest.raises(ValidationError, match="'ra_budget_2014_15' is a budget file, but basis is 'outturn'"):
+            Fig03Params(**{**self.OFFLINE, "basis": "outturn"})
+
+    def test_a_source_of_another_year_is_refused(self):
+        from pydantic import ValidationError
+
+        from nao_analysis.params.fig03 import Fig03Params
+
+        with pytest.raises(ValidationError, match="'ra_budget_2014_15' holds 2014-15, not 2013-14"):
+            Fig03Params(**{**self.OFFLINE, "base_year": "2013-14"})

@@ -63,13 +63,18 @@ def main() -> int:
     peak_build_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     noop = run([cli, "build", "--edition", EDITION], env)
     with tempfile.TemporaryDirectory() as scratch:
-        result = subprocess.run([sys.executable, "-c", BARE_SCRIPT, EDITION, scratch], cwd=ROOT, env=env, check=True, capture_output=True, text=True)
+        result = subprocess.run(
+            [sys.executable, "-c", BARE_SCRIPT, EDITION, scratch], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+        )
         bare_started = json.loads(result.stdout.strip().splitlines()[-1])
     # Time the bare run as a whole process, imports included.
     with tempfile.TemporaryDirectory() as scratch:
         bare = run([sys.executable, "-c", BARE_SCRIPT, EDITION, scratch], env)
     peak_mb = max(peak_build_kb, bare_started["maxrss_kb"]) / 1024
-    print(f"edition={EDITION} figures={len(list((ROOT / 'reports' / EDITION).glob('*.ipynb')))} peak_memory={peak_mb:.0f}MB (largest single process)")
+    print(
+        f"edition={EDITION} figures={len(list((ROOT / 'reports' / EDITION).glob('*.ipynb')))} "
+        f"peak_memory={peak_mb:.0f}MB (largest single process)"
+    )
     print(f"bench: cold={cold:.1f} noop={noop:.2f} bare={bare:.1f} cold/bare={cold / bare:.2f}")
     return 0
 

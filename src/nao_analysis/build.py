@@ -30,8 +30,18 @@ from nao_analysis.sources.registry import expected_hash, load_registry
 
 KERNEL_NAME = "nao-analysis"
 RECONCILIATION_COLUMNS = ["check", "figure", "published", "rebuilt", "tolerance", "unit", "status", "note", "description", "citation"]
-ERROR_NAMES = {"NaoError", "EditionError", "SourceError", "SourceUnavailableError", "HashMismatchError", "DownloadError",
-               "UnsafeArchiveError", "ReaderError", "CrosswalkError", "AnalysisError"}
+ERROR_NAMES = {
+    "NaoError",
+    "EditionError",
+    "SourceError",
+    "SourceUnavailableError",
+    "HashMismatchError",
+    "DownloadError",
+    "UnsafeArchiveError",
+    "ReaderError",
+    "CrosswalkError",
+    "AnalysisError",
+}
 
 
 @dataclass
@@ -193,7 +203,11 @@ def run_figure(edition: Edition, spec: FigureSpec, overrides: dict[str, Any], ke
                 continue
             destination = figures if produced.suffix in {".png", ".svg", ".csv"} or produced.name.endswith(".table.html") else reports
             os.replace(produced, destination / produced.name)
-            outputs.append(str((destination / produced.name).relative_to(paths.project_root())) if destination.is_relative_to(paths.project_root()) else str(destination / produced.name))
+            outputs.append(
+                str((destination / produced.name).relative_to(paths.project_root()))
+                if destination.is_relative_to(paths.project_root())
+                else str(destination / produced.name)
+            )
         stamp = {"key": key, "inputs": {k: v["sha256"] for k, v in record["inputs"].items()}, "outputs": outputs}
         stamp_file = _stamp_path(edition.name, spec.figure_id)
         stamp_file.parent.mkdir(parents=True, exist_ok=True)
@@ -212,9 +226,20 @@ def unavailable_rows(figure_id: str, reason: str) -> list[dict[str, Any]]:
     """Reconciliation rows for a figure that could not be built: published values stay visible."""
     rows = []
     for check, spec in published_checks(figure_id).items():
-        rows.append({"check": check, "figure": figure_id, "published": spec["published"], "rebuilt": None,
-                     "tolerance": spec.get("tolerance", 0), "unit": spec.get("unit", ""), "status": STATUS_UNAVAILABLE,
-                     "note": reason, "description": spec.get("description", ""), "citation": spec.get("citation", "")})
+        rows.append(
+            {
+                "check": check,
+                "figure": figure_id,
+                "published": spec["published"],
+                "rebuilt": None,
+                "tolerance": spec.get("tolerance", 0),
+                "unit": spec.get("unit", ""),
+                "status": STATUS_UNAVAILABLE,
+                "note": reason,
+                "description": spec.get("description", ""),
+                "citation": spec.get("citation", ""),
+            }
+        )
     return rows
 
 
@@ -258,7 +283,20 @@ def git_commit() -> str:
 def package_versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
-    names = ["pandas", "numpy", "geopandas", "matplotlib", "mapclassify", "papermill", "nbconvert", "pydantic", "pandera", "python-calamine", "pyogrio", "shapely"]
+    names = [
+        "pandas",
+        "numpy",
+        "geopandas",
+        "matplotlib",
+        "mapclassify",
+        "papermill",
+        "nbconvert",
+        "pydantic",
+        "pandera",
+        "python-calamine",
+        "pyogrio",
+        "shapely",
+    ]
     out = {"python": sys.version.split()[0], "nao-analysis": __version__}
     for name in names:
         try:
@@ -295,8 +333,15 @@ def write_manifest(edition: Edition, results: list[FigureResult], seconds: float
     return target
 
 
-def build(edition_name: str, *, only: list[str] | None = None, overrides: list[str] | None = None, jobs: int | None = None,
-          force: bool = False, log=print) -> BuildResult:
+def build(
+    edition_name: str,
+    *,
+    only: list[str] | None = None,
+    overrides: list[str] | None = None,
+    jobs: int | None = None,
+    force: bool = False,
+    log=print,
+) -> BuildResult:
     """Build the figures of an edition. See the module docstring for the rules."""
     started = time.perf_counter()
     edition = load_edition(edition_name, overrides)
@@ -331,15 +376,27 @@ def build(edition_name: str, *, only: list[str] | None = None, overrides: list[s
         missing = unavailable_inputs(params)
         if missing:
             _clear_outputs(edition.name, spec)
-            outcomes[figure_id] = FigureResult(figure_id, "skipped", message=f"source unavailable offline: {', '.join(missing)} (run `nao-analysis fetch {' '.join(missing)}` with internet, or set NAO_DATA_MIRROR)")
+            outcomes[figure_id] = FigureResult(
+                figure_id,
+                "skipped",
+                message=(
+                    f"source unavailable offline: {', '.join(missing)} "
+                    f"(run `nao-analysis fetch {' '.join(missing)}` with internet, or set NAO_DATA_MIRROR)"
+                ),
+            )
             continue
         to_run.append((spec, key))
 
     if to_run:
         jobs = max(1, jobs or os.cpu_count() or 1)
-        log(f"building {len(to_run)} figure(s) of '{edition.name}' with {min(jobs, len(to_run))} job(s): {', '.join(s.figure_id for s, _ in to_run)}")
+        log(
+            f"building {len(to_run)} figure(s) of '{edition.name}' with {min(jobs, len(to_run))} job(s): "
+            + ", ".join(s.figure_id for s, _ in to_run)
+        )
         with ThreadPoolExecutor(max_workers=jobs) as pool:
-            futures = {spec.figure_id: pool.submit(run_figure, edition, spec, override_map.get(spec.figure_id, {}), key) for spec, key in to_run}
+            futures = {
+                spec.figure_id: pool.submit(run_figure, edition, spec, override_map.get(spec.figure_id, {}), key) for spec, key in to_run
+            }
             for figure_id, future in futures.items():
                 outcomes[figure_id] = future.result()
 
@@ -354,7 +411,9 @@ def build(edition_name: str, *, only: list[str] | None = None, overrides: list[s
         order = list(edition.figures)
         result.results.sort(key=lambda r: order.index(r.figure))
     result.seconds = time.perf_counter() - started
-    changed = bool(to_run) or any(r.status == "skipped" for r in result.results) or not (paths.reports_dir(edition.name) / "index.html").exists()
+    changed = (
+        bool(to_run) or any(r.status == "skipped" for r in result.results) or not (paths.reports_dir(edition.name) / "index.html").exists()
+    )
     if changed or force:
         write_reconciliation(edition.name, result.results)
         write_manifest(edition, result.results, result.seconds, overrides or [])

@@ -67,5 +67,5 @@ def add_source_line(fig, source: str, notes: str | None = None) -> None:
 
 def label_line_ends(ax, series: dict[str, tuple], fmt: str = "{:,.0f}") -> None:
     """Label the last point of each line, as the report does."""
-    for label, (x, y) in series.items():
+    for x, y in series.values():
         ax.annotate(fmt.format(y), (x, y), textcoords="offset points", xytext=(4, 0), va="center", fontsize=8.5)

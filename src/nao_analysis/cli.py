@@ -18,8 +18,15 @@ def _cmd_sources(args) -> int:
     if getattr(args, "sources_command", None) == "add":
         from nao_analysis.sources.manage import add_source
 
-        entry = add_source(args.id, url=args.url, file=args.file, serves=dict(s.split("=", 1) for s in args.serves or []),
-                           title=args.title, fmt=args.format, publisher=args.publisher)
+        entry = add_source(
+            args.id,
+            url=args.url,
+            file=args.file,
+            serves=dict(s.split("=", 1) for s in args.serves or []),
+            title=args.title,
+            fmt=args.format,
+            publisher=args.publisher,
+        )
         print(f"added {entry.id}: {entry.primary.filename} sha256 {entry.primary.sha256} ({entry.primary.bytes:,} bytes)")
         return 0
     registry = load_registry()
@@ -86,7 +93,9 @@ def _cmd_diff(args) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="nao-analysis", description="Rebuild the figures of the NAO report 'Reducing the harm from illegal drugs' (HC 1864).")
+    p = argparse.ArgumentParser(
+        prog="nao-analysis", description="Rebuild the figures of the NAO report 'Reducing the harm from illegal drugs' (HC 1864)."
+    )
     sub = p.add_subparsers(dest="command", required=True)
 
     sources = sub.add_parser("sources", help="list every raw source and whether it is cached, in the mirror, downloadable or missing")
@@ -96,7 +105,9 @@ def parser() -> argparse.ArgumentParser:
     group = add.add_mutually_exclusive_group(required=True)
     group.add_argument("--url")
     group.add_argument("--file")
-    add.add_argument("--serves", action="append", metavar="KEY=VALUE", help="parameters this source serves, e.g. year=2022-23 basis=outturn")
+    add.add_argument(
+        "--serves", action="append", metavar="KEY=VALUE", help="parameters this source serves, e.g. year=2022-23 basis=outturn"
+    )
     add.add_argument("--title")
     add.add_argument("--format", help="reader format id, e.g. ro3_ods")
     add.add_argument("--publisher")

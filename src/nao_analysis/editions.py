@@ -113,7 +113,9 @@ def load_edition(name: str, overrides: list[str] | dict[str, dict[str, Any]] | N
     figure_values = {fid: dict(values or {}) for fid, values in sorted(header.figures.items(), key=lambda kv: _order_key(kv[0]))}
     for figure_id, field, value in _normalise_overrides(overrides):
         if figure_id not in figure_values:
-            raise EditionError(f"--set {figure_id}.{field}: figure {figure_id!r} is not in edition {name!r} - figures: {', '.join(figure_values)}")
+            raise EditionError(
+                f"--set {figure_id}.{field}: figure {figure_id!r} is not in edition {name!r} - figures: {', '.join(figure_values)}"
+            )
         figure_values[figure_id][field] = value
 
     figures: dict[str, FigureParams] = {}

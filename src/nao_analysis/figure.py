@@ -24,7 +24,7 @@ from nao_analysis.errors import NaoError
 from nao_analysis.params import FigureParams, FigureSpec, load_all
 
 RUN_FILE = "run.json"
-STATUS_PASS = "pass"
+STATUS_PASS = "pass"  # noqa: S105 - a status word, not a secret
 STATUS_DIFFERS = "differs (explained)"
 STATUS_FAIL = "fail"
 STATUS_UNAVAILABLE = "source unavailable"
@@ -89,8 +89,16 @@ class Figure:
     def deviations(self) -> list[str]:
         return self.edition.deviations_for(self.id)
 
-    def declare(self, *, title: str, subtitle: str = "", notes: list[str] | None = None, source: str = "",
-                assumptions: list[str] | None = None, caveats: list[str] | None = None) -> None:
+    def declare(
+        self,
+        *,
+        title: str,
+        subtitle: str = "",
+        notes: list[str] | None = None,
+        source: str = "",
+        assumptions: list[str] | None = None,
+        caveats: list[str] | None = None,
+    ) -> None:
         """Title, subtitle, notes and source as in the report; assumptions and caveats for the AQA log."""
         self.declaration = Declaration(title, subtitle, list(notes or []), source, list(assumptions or []), list(caveats or []))
 
@@ -149,8 +157,17 @@ class Figure:
         banner = self.banner()
         if banner:
             # Below the source line, so it never hides the chart; bbox_inches="tight" grows the canvas to fit.
-            mpl_figure.text(0.01, -0.01, f"Edition '{self.edition.name}' - substitute data: {banner}", ha="left", va="top", fontsize=7.5,
-                            color="#801650", wrap=True, bbox={"facecolor": "#fff4f8", "edgecolor": "#801650", "boxstyle": "round,pad=0.4"})
+            mpl_figure.text(
+                0.01,
+                -0.01,
+                f"Edition '{self.edition.name}' - substitute data: {banner}",
+                ha="left",
+                va="top",
+                fontsize=7.5,
+                color="#801650",
+                wrap=True,
+                bbox={"facecolor": "#fff4f8", "edgecolor": "#801650", "boxstyle": "round,pad=0.4"},
+            )
         stem = f"{self.stem}{'_' + name if name else ''}"
         png = self.output_dir / f"{stem}.png"
         metadata_png = {"Title": self.declaration.title if self.declaration else stem, "Software": "nao-analysis"}

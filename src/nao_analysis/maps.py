@@ -88,9 +88,7 @@ def classify(values: pd.Series, bins: Sequence[float], labels: Sequence[str]) ->
         finite = [b if np.isfinite(b) else max(present.max(), bins[-2] if len(bins) > 1 else 0) + 1 for b in bins]
         classifier = mapclassify.UserDefined(present.to_numpy(), bins=finite, lowest=min(present.min(), finite[0]) - 1)
         codes.loc[present.index] = classifier.yb
-    categories = pd.Categorical.from_codes(
-        codes.fillna(-1).astype(int).to_numpy(), categories=list(labels), ordered=True
-    )
+    categories = pd.Categorical.from_codes(codes.fillna(-1).astype(int).to_numpy(), categories=list(labels), ordered=True)
     return pd.Series(categories, index=values.index, name=f"{values.name}_class" if values.name else "class")
 
 
@@ -207,8 +205,15 @@ def choropleth(
     n_missing = int(classes[counted].isna().sum())
     if classes.isna().any():
         handles.append(Patch(facecolor=NO_DATA_GREY, edgecolor="#505a5f", hatch=NO_DATA_HATCH, label=f"{no_data_label} ({n_missing})"))
-    figure.legend(handles=handles, title=legend_title or None, loc="upper left", bbox_to_anchor=(0.66, 0.86), fontsize=8.5,
-                  title_fontsize=9, alignment="left")
+    figure.legend(
+        handles=handles,
+        title=legend_title or None,
+        loc="upper left",
+        bbox_to_anchor=(0.66, 0.86),
+        fontsize=8.5,
+        title_fontsize=9,
+        alignment="left",
+    )
 
     if inset_code_prefix:
         in_inset = shapes[code_column].astype(str).str.startswith(inset_code_prefix)

@@ -153,9 +153,7 @@ def upper_tier_areas_from_districts(districts: pd.DataFrame) -> pd.DataFrame:
     return areas.rename(columns={"upper_tier_code": "code", "upper_tier_name": "name"}).sort_values("code").reset_index(drop=True)
 
 
-def successor_codes(
-    codes: Iterable[str], changes: pd.DataFrame, districts: pd.DataFrame, boundary_year: int
-) -> dict[str, frozenset[str]]:
+def successor_codes(codes: Iterable[str], changes: pd.DataFrame, districts: pd.DataFrame, boundary_year: int) -> dict[str, frozenset[str]]:
     """The areas each code has become by ``boundary_year``, following every change up to that year.
 
     Parameters
@@ -177,7 +175,9 @@ def successor_codes(
     """
     applied = changes[(changes["start_year"] <= boundary_year) & changes["old_code"].str.startswith("E")]
     successors: dict[str, set[str]] = {}
-    for old, new in applied.loc[applied["change_type"].isin(SUCCESSION_TYPES) & applied["new_code"].notna(), ["old_code", "new_code"]].itertuples(index=False):
+    for old, new in applied.loc[
+        applied["change_type"].isin(SUCCESSION_TYPES) & applied["new_code"].notna(), ["old_code", "new_code"]
+    ].itertuples(index=False):
         successors.setdefault(old, set()).add(new)
     terminated = set(applied.loc[applied["change_type"] == "termination", "old_code"])
     districts_of = districts.groupby("upper_tier_code")["district_code"].apply(list).to_dict()
@@ -191,7 +191,9 @@ def successor_codes(
         if code in terminated:
             parts = [d for d in districts_of.get(code, []) if d != code]
             if not parts:
-                raise CrosswalkError(f"code changes: {code} was terminated but has no districts in the lookup - give the district lookup of the base year")
+                raise CrosswalkError(
+                    f"code changes: {code} was terminated but has no districts in the lookup - give the district lookup of the base year"
+                )
             return set().union(*(resolve(d, seen) for d in parts))
         return {code}
 
@@ -248,11 +250,17 @@ def comparison_units(
         raise CrosswalkError(f"crosswalk_policy {policy!r} is not known - use 'aggregate' or 'nao'")
     missing = sorted(c for c in base if c not in successors)
     if missing:
-        raise CrosswalkError(f"crosswalk: no successor computed for base codes {', '.join(missing)} - pass every base code to successor_codes")
-    dangling = sorted(f"{c} ({base[c]}) -> {', '.join(sorted(s - set(target)))}" for c, s in successors.items() if c in base and not s <= set(target))
+        raise CrosswalkError(
+            f"crosswalk: no successor computed for base codes {', '.join(missing)} - pass every base code to successor_codes"
+        )
+    dangling = sorted(
+        f"{c} ({base[c]}) -> {', '.join(sorted(s - set(target)))}" for c, s in successors.items() if c in base and not s <= set(target)
+    )
     if dangling:
-        raise CrosswalkError(f"crosswalk: base areas whose successors are not in the target boundaries: {'; '.join(dangling)} - "
-                             "check boundary_vintage against target_year, or extend the code-change table")
+        raise CrosswalkError(
+            f"crosswalk: base areas whose successors are not in the target boundaries: {'; '.join(dangling)} - "
+            "check boundary_vintage against target_year, or extend the code-change table"
+        )
     graph = nx.Graph()
     graph.add_nodes_from(("base", c) for c in base)
     graph.add_nodes_from(("target", c) for c in target)
@@ -263,9 +271,13 @@ def comparison_units(
         for side, names in (("base", base), ("target", target)):
             if small in names and partner in names:
                 graph.add_edge((side, small), (side, partner))
-    orphan = sorted(f"{c} ({target[c]})" for c in target if not any(n[0] == "base" for n in nx.node_connected_component(graph, ("target", c))))
+    orphan = sorted(
+        f"{c} ({target[c]})" for c in target if not any(n[0] == "base" for n in nx.node_connected_component(graph, ("target", c)))
+    )
     if orphan:
-        raise CrosswalkError(f"crosswalk: target areas with no predecessor in the base year: {', '.join(orphan)} - extend the code-change table")
+        raise CrosswalkError(
+            f"crosswalk: target areas with no predecessor in the base year: {', '.join(orphan)} - extend the code-change table"
+        )
 
     rows = []
     not_compared = []
@@ -277,15 +289,28 @@ def comparison_units(
         pairs = _nao_pairs(base, target, base_codes, target_codes) if policy == "nao" and changed and len(base_codes) > 1 else None
         if pairs:
             for t, b in pairs.items():
-                rows.append(_unit_row(t, target, [b], base, unit_id=t, unit_name=target[t],
-                                      crosswalk=f"nao: {base[b]} compared with {target[t]}", counted=True, policy=policy))
+                rows.append(
+                    _unit_row(
+                        t,
+                        target,
+                        [b],
+                        base,
+                        unit_id=t,
+                        unit_name=target[t],
+                        crosswalk=f"nao: {base[b]} compared with {target[t]}",
+                        counted=True,
+                        policy=policy,
+                    )
+                )
             not_compared += sorted(base_codes - set(pairs.values()))
             continue
         counted_targets = sorted(target_codes - set(SMALL_AUTHORITY_PARTNERS)) if small_merge else sorted(target_codes)
         unit_id = "+".join(counted_targets)
         unit_name = " and ".join(target[t] for t in counted_targets)
         if small_merge:
-            unit_name = " and ".join([target[t] for t in counted_targets] + [target[t] for t in sorted(target_codes & set(SMALL_AUTHORITY_PARTNERS))])
+            unit_name = " and ".join(
+                [target[t] for t in counted_targets] + [target[t] for t in sorted(target_codes & set(SMALL_AUTHORITY_PARTNERS))]
+            )
             note = "small authority merged with its partner in both years"
         elif changed:
             kind = "code change" if len(base_codes) == 1 and len(target_codes) == 1 else "aggregated predecessors and successors"
@@ -293,8 +318,19 @@ def comparison_units(
         else:
             note = ""
         for t in sorted(target_codes):
-            rows.append(_unit_row(t, target, sorted(base_codes), base, unit_id=unit_id, unit_name=unit_name, crosswalk=note,
-                                  counted=t not in SMALL_AUTHORITY_PARTNERS or not small_merge, policy=policy))
+            rows.append(
+                _unit_row(
+                    t,
+                    target,
+                    sorted(base_codes),
+                    base,
+                    unit_id=unit_id,
+                    unit_name=unit_name,
+                    crosswalk=note,
+                    counted=t not in SMALL_AUTHORITY_PARTNERS or not small_merge,
+                    policy=policy,
+                )
+            )
     units = pd.DataFrame(rows).sort_values("target_code").reset_index(drop=True)
     units.attrs["not_compared"] = not_compared
     units.attrs["not_compared_names"] = [base[b] for b in not_compared]

@@ -30,7 +30,9 @@ def rebase_deflator(deflators: pd.DataFrame, price_year: str) -> pd.DataFrame:
     """
     if price_year not in set(deflators["financial_year"]):
         have = f"{deflators['financial_year'].min()} to {deflators['financial_year'].max()}" if len(deflators) else "nothing"
-        raise AnalysisError(f"price_year {price_year!r} is not in the deflator series (it covers {have}) - choose a covered year or a later vintage")
+        raise AnalysisError(
+            f"price_year {price_year!r} is not in the deflator series (it covers {have}) - choose a covered year or a later vintage"
+        )
     if (deflators["deflator"] <= 0).any():
         raise AnalysisError("deflator series has non-positive values - check the deflator source")
     base = float(deflators.loc[deflators["financial_year"] == price_year, "deflator"].iloc[0])

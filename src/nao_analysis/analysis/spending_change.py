@@ -94,7 +94,9 @@ def adult_treatment_spend(spend: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFra
     part = spend[spend["line_id"].isin(counted)]
     totals = part.groupby(["ons_code", "e_code", "authority", "class"], dropna=False)["value_gbp_thousands"].sum(min_count=len(counted))
     # sum(min_count) only checks the count of non-missing values; any NaN line makes the total no data.
-    any_missing = part.groupby(["ons_code", "e_code", "authority", "class"], dropna=False)["value_gbp_thousands"].apply(lambda s: s.isna().any())
+    any_missing = part.groupby(["ons_code", "e_code", "authority", "class"], dropna=False)["value_gbp_thousands"].apply(
+        lambda s: s.isna().any()
+    )
     totals[any_missing] = np.nan
     out = totals.rename("spend_gbp_thousands").reset_index()
     out["components"] = " + ".join(counted)
@@ -135,7 +137,7 @@ def spending_change_table(
     pandas.DataFrame
         One row per target area: the unit columns, ``base_cash_gbp_k``, ``target_cash_gbp_k``, ``base_real_gbp_k``,
         ``target_real_gbp_k``, ``change_real_gbp_k``, ``change_real_pct``, ``crosswalk_applied``, ``no_data``,
-        ``no_data_reason``, ``implausible``, ``flag``, ``no_base_spending``, ``implausible`` (an increase above the limit, or a fall to zero), ``flag``,
+        ``no_data_reason``, ``no_base_spending``, ``implausible`` (an increase above the limit, or a fall to zero), ``flag``,
         ``rank`` (1 = largest fall, among counted areas with a percentage change).
 
     Raises
@@ -146,10 +148,14 @@ def spending_change_table(
     known_base = {c for codes in units["base_codes"] for c in codes.split("; ") if c} | set(units.attrs.get("not_compared", []))
     unknown = sorted(set(base_spend.index) - known_base)
     if unknown:
-        raise CrosswalkError(f"spending change: base-year codes not in the crosswalk: {', '.join(unknown)} - check the base file's year and classes")
+        raise CrosswalkError(
+            f"spending change: base-year codes not in the crosswalk: {', '.join(unknown)} - check the base file's year and classes"
+        )
     unknown = sorted(set(target_spend.index) - set(units["target_code"]))
     if unknown:
-        raise CrosswalkError(f"spending change: target-year codes not in the target boundaries: {', '.join(unknown)} - check boundary_vintage")
+        raise CrosswalkError(
+            f"spending change: target-year codes not in the target boundaries: {', '.join(unknown)} - check boundary_vintage"
+        )
 
     table = units.copy()
     unit_targets = units.groupby("unit_id")["target_code"].apply(lambda s: "; ".join(sorted(s)))
@@ -159,7 +165,9 @@ def spending_change_table(
     table["target_real_gbp_k"] = table["target_cash_gbp_k"] * target_factor
     table["change_real_gbp_k"] = table["target_real_gbp_k"] - table["base_real_gbp_k"]
     with np.errstate(divide="ignore", invalid="ignore"):
-        table["change_real_pct"] = np.where(table["base_real_gbp_k"] > 0, table["change_real_gbp_k"] / table["base_real_gbp_k"] * 100, np.nan)
+        table["change_real_pct"] = np.where(
+            table["base_real_gbp_k"] > 0, table["change_real_gbp_k"] / table["base_real_gbp_k"] * 100, np.nan
+        )
     table["crosswalk_applied"] = table["crosswalk"].astype(str) != ""
     base_missing = table["base_cash_gbp_k"].isna()
     target_missing = table["target_cash_gbp_k"].isna()
@@ -174,9 +182,12 @@ def spending_change_table(
     fell_to_zero = ~table["no_data"] & (table["base_cash_gbp_k"] > 0) & (table["target_cash_gbp_k"] <= 0)
     table["implausible"] = (table["change_real_pct"] > implausible_change_pct) | fell_to_zero
     table["flag"] = [
-        f"increase of {pct:,.0f}% exceeds the +{implausible_change_pct:,.0f}% plausibility limit: spending probably moved between lines or bodies"
-        if pct > implausible_change_pct else
-        "spending fell to zero: check whether it moved to another line or body" if zero else ""
+        f"increase of {pct:,.0f}% exceeds the +{implausible_change_pct:,.0f}% plausibility limit: "
+        "spending probably moved between lines or bodies"
+        if pct > implausible_change_pct
+        else "spending fell to zero: check whether it moved to another line or body"
+        if zero
+        else ""
         for pct, zero in zip(table["change_real_pct"].fillna(0), fell_to_zero)
     ]
     ranked = table["counted"] & table["change_real_pct"].notna()
@@ -256,8 +267,28 @@ def summary_statistics(table: pd.DataFrame) -> dict[str, object]:
     }
 
 
-_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
-          "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]
+_WORDS = [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+]
 _TENS = ["", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
 
 
@@ -301,8 +332,10 @@ def summary_sentences(stats: dict[str, object], england: dict[str, float], base_
         sentences.append(f"Data were unavailable for {count} ({_list_names(names)}).")
     zero = list(stats.get("no_base_spending_names", []))
     if zero:
-        sentences.append(f"{number_words(len(zero)).capitalize()} area{'s' if len(zero) > 1 else ''} reported no spending in {base_year}, "
-                         f"so {'have' if len(zero) > 1 else 'has'} no percentage change ({_list_names(zero)}).")
+        sentences.append(
+            f"{number_words(len(zero)).capitalize()} area{'s' if len(zero) > 1 else ''} reported no spending in {base_year}, "
+            f"so {'have' if len(zero) > 1 else 'has'} no percentage change ({_list_names(zero)})."
+        )
     return sentences
 
 
@@ -392,9 +425,16 @@ def compare_years(
 
     units = comparison_units(base_names, target_names, successors, policy)
     table = spending_change_table(units, base_series, target_series, implausible_change_pct=implausible_change_pct, **factors)
-    aggregate = table if policy == "aggregate" else spending_change_table(
-        comparison_units(base_names, target_names, successors, "aggregate"), base_series, target_series,
-        implausible_change_pct=implausible_change_pct, **factors,
+    aggregate = (
+        table
+        if policy == "aggregate"
+        else spending_change_table(
+            comparison_units(base_names, target_names, successors, "aggregate"),
+            base_series,
+            target_series,
+            implausible_change_pct=implausible_change_pct,
+            **factors,
+        )
     )
     england = england_change(aggregate)
     stats = summary_statistics(table)

@@ -146,6 +146,11 @@ def load_stakeholder_map(path: str | Path) -> StakeholderMap:
         raise ReaderError(path, f"{where}: {first['msg']}", f"correct the entry ({exc.error_count()} problem(s) in all)") from exc
 
 
+def stated_relationships_only(stakeholders: StakeholderMap) -> StakeholderMap:
+    """The same map without the relationships marked ``inferred`` (keeps only those the report states)."""
+    return stakeholders.model_copy(update={"edges": [edge for edge in stakeholders.edges if not edge.inferred]})
+
+
 def stakeholder_graph(stakeholders: StakeholderMap) -> nx.DiGraph:
     """The stakeholder map as a directed graph whose nodes and edges carry every attribute of the file.
 

@@ -15,7 +15,9 @@ def percent_change(start: float, end: float) -> float:
     return (end - start) / start * 100.0
 
 
-def deaths_series(deaths: pd.DataFrame, *, measure: str, country: str, start_year: int, end_year: int, sex: str = "Persons") -> pd.DataFrame:
+def deaths_series(
+    deaths: pd.DataFrame, *, measure: str, country: str, start_year: int, end_year: int, sex: str = "Persons"
+) -> pd.DataFrame:
     """Deaths per registration year for one measure and country, every year in the range present.
 
     Returns
@@ -39,8 +41,9 @@ def year_range(start: str, end: str) -> list[str]:
     return [f"{y}-{(y + 1) % 100:02d}" for y in range(first, last + 1)]
 
 
-def drug_treatment_series(ndtms: pd.DataFrame, *, start_year: str, end_year: str, drug_groups: list[str], opiate_groups: list[str],
-                          area: str = "England") -> pd.DataFrame:
+def drug_treatment_series(
+    ndtms: pd.DataFrame, *, start_year: str, end_year: str, drug_groups: list[str], opiate_groups: list[str], area: str = "England"
+) -> pd.DataFrame:
     """Adults in treatment for drug misuse by year, split opiate / non-opiate.
 
     Drug treatment is the sum of ``drug_groups`` (by default opiates, non-opiates only and
@@ -59,7 +62,9 @@ def drug_treatment_series(ndtms: pd.DataFrame, *, start_year: str, end_year: str
     rows = rows[rows["period"].isin(periods) & rows["drug_group"].isin(groups)]
     present = set(rows["drug_group"])
     if groups - present:
-        raise AnalysisError(f"drug_treatment_series: drug groups {sorted(groups - present)} not in the export - groups found: {sorted(present)}")
+        raise AnalysisError(
+            f"drug_treatment_series: drug groups {sorted(groups - present)} not in the export - groups found: {sorted(present)}"
+        )
     missing_years = sorted(set(periods) - set(rows["period"]))
     if missing_years:
         raise AnalysisError(f"drug_treatment_series: no rows for {missing_years} - choose years the export covers")

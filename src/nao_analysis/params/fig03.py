@@ -43,7 +43,9 @@ class Fig03Params(FigureParams):
         if financial_year_start(self.target_year) <= financial_year_start(self.base_year):
             raise ValueError(f"target_year ({self.target_year}) must be after base_year ({self.base_year})")
         if sorted(set(self.class_breaks)) != list(self.class_breaks) or self.class_breaks[-1] > 0:
-            raise ValueError(f"class_breaks {self.class_breaks} must be strictly increasing and end at or below 0 (the last class is increases)")
+            raise ValueError(
+                f"class_breaks {self.class_breaks} must be strictly increasing and end at or below 0 (the last class is increases)"
+            )
         self._check_sources()
         return self
 
@@ -57,7 +59,10 @@ class Fig03Params(FigureParams):
             for source_id, year in ((self.base_source, self.base_year), (self.target_source, self.target_year)):
                 serves = registry.get(source_id).serves or {}
                 if serves.get("basis") and serves["basis"] != self.basis:
-                    raise ValueError(f"{source_id!r} is a {serves['basis']} file, but basis is {self.basis!r} - choose a {self.basis} source or change basis")
+                    raise ValueError(
+                        f"{source_id!r} is a {serves['basis']} file, but basis is {self.basis!r} - "
+                        f"choose a {self.basis} source or change basis"
+                    )
                 if serves.get("year") and serves["year"] != year:
                     raise ValueError(f"{source_id!r} holds {serves['year']}, not {year} - choose the source of that year")
             served = (registry.get(self.boundary_source).serves or {}).get("boundary_vintage")

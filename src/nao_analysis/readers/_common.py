@@ -22,8 +22,11 @@ def check_not_html_or_empty(path: Path) -> None:
     with open(path, "rb") as handle:
         head = handle.read(512)
     if HTML_START.match(head):
-        raise ReaderError(path, "is an HTML page, not a data file (probably an error page saved under this name)",
-                          "delete it and fetch the source again from the official URL")
+        raise ReaderError(
+            path,
+            "is an HTML page, not a data file (probably an error page saved under this name)",
+            "delete it and fetch the source again from the official URL",
+        )
 
 
 def read_workbook(path: Path, sheet_name=None, **kwargs) -> dict[str, pd.DataFrame] | pd.DataFrame:
@@ -32,11 +35,17 @@ def read_workbook(path: Path, sheet_name=None, **kwargs) -> dict[str, pd.DataFra
     try:
         return pd.read_excel(path, sheet_name=sheet_name, header=None, engine="calamine", **kwargs)
     except ValueError as exc:
-        raise ReaderError(path, f"cannot be read as a spreadsheet ({str(exc).splitlines()[0][:120]})",
-                          "check the file is the official workbook, then fetch it again") from None
+        raise ReaderError(
+            path,
+            f"cannot be read as a spreadsheet ({str(exc).splitlines()[0][:120]})",
+            "check the file is the official workbook, then fetch it again",
+        ) from None
     except Exception as exc:  # calamine raises its own error types for corrupt files
-        raise ReaderError(path, f"cannot be read as a spreadsheet ({exc.__class__.__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''})",
-                          "delete it and fetch the source again") from None
+        raise ReaderError(
+            path,
+            f"cannot be read as a spreadsheet ({exc.__class__.__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''})",
+            "delete it and fetch the source again",
+        ) from None
 
 
 def find_sheet(path: Path, sheets: dict[str, pd.DataFrame], pattern: str, what: str) -> str:
@@ -44,8 +53,11 @@ def find_sheet(path: Path, sheets: dict[str, pd.DataFrame], pattern: str, what: 
     regex = re.compile(pattern, re.IGNORECASE)
     matches = [name for name in sheets if regex.search(str(name))]
     if not matches:
-        raise ReaderError(path, f"no sheet for {what} (looked for a name matching /{pattern}/ among {list(sheets)[:12]})",
-                          "the layout has changed: update the reader or use the official file")
+        raise ReaderError(
+            path,
+            f"no sheet for {what} (looked for a name matching /{pattern}/ among {list(sheets)[:12]})",
+            "the layout has changed: update the reader or use the official file",
+        )
     return matches[0]
 
 
@@ -67,4 +79,6 @@ def validate(schema, frame: pd.DataFrame, path: Path, sheet: str | None = None) 
     except pandera.errors.SchemaError as exc:
         column = getattr(exc.schema, "name", None)
         failure = str(exc).splitlines()[0][:160]
-        raise ReaderError(path, f"unexpected content: {failure}", "check the file is the official release", sheet=sheet, column=column) from None
+        raise ReaderError(
+            path, f"unexpected content: {failure}", "check the file is the official release", sheet=sheet, column=column
+        ) from None

@@ -39,14 +39,18 @@ BOUNDARY_SCHEMA = pa.DataFrameSchema(
 def _code_and_name_fields(path: Path, fields: list[str]) -> tuple[str, str]:
     code_candidates = [f for f in fields if re.search(r"(CD|_code|areacd)$", f, flags=re.IGNORECASE)]
     if not code_candidates:
-        raise ReaderError(path, f"no area-code field (one ending 'CD' or '_code') among fields {fields}",
-                          "give a counties-and-UAs boundary file from the ONS Open Geography Portal")
+        raise ReaderError(
+            path,
+            f"no area-code field (one ending 'CD' or '_code') among fields {fields}",
+            "give a counties-and-UAs boundary file from the ONS Open Geography Portal",
+        )
     code_field = code_candidates[0]
     stem = re.sub(r"(CD|_code|cd)$", "", code_field)
     name_candidates = [f for f in fields if f in (f"{stem}NM", f"{stem}_name", f"{stem}nm")]
     if not name_candidates:
-        raise ReaderError(path, f"no name field matching code field {code_field!r} among {fields}",
-                          "give a boundary file with both area codes and names")
+        raise ReaderError(
+            path, f"no name field matching code field {code_field!r} among {fields}", "give a boundary file with both area codes and names"
+        )
     return code_field, name_candidates[0]
 
 
@@ -62,16 +66,18 @@ def _finish(path: Path, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     try:
         BOUNDARY_SCHEMA.validate(gdf)
     except pa.errors.SchemaError as exc:
-        raise ReaderError(path, f"boundary table failed validation: {exc}".splitlines()[0],
-                          "check that the file holds one feature per upper-tier area") from None
+        raise ReaderError(
+            path, f"boundary table failed validation: {exc}".splitlines()[0], "check that the file holds one feature per upper-tier area"
+        ) from None
     return gpd.GeoDataFrame(gdf, geometry="geometry", crs=gdf.crs)
 
 
 def _read_topojson_year(path: Path, year: int, layer: str) -> gpd.GeoDataFrame:
     topo = json.loads(path.read_text())
     if layer not in topo.get("objects", {}):
-        raise ReaderError(path, f"TopoJSON has no layer {layer!r} (layers: {', '.join(topo.get('objects', {}))})",
-                          "give the ONS Visual uk-topojson file")
+        raise ReaderError(
+            path, f"TopoJSON has no layer {layer!r} (layers: {', '.join(topo.get('objects', {}))})", "give the ONS Visual uk-topojson file"
+        )
     frame = pyogrio.read_dataframe(path, layer=layer)
     for bound in ("start", "end"):
         if bound not in frame.columns:
@@ -114,8 +120,9 @@ def read_ctyua_boundaries(path: Path, *, year: int | None = None, layer: str = "
         is_topojson = b'"Topology"' in handle.read(200)
     if is_topojson:
         if year is None:
-            raise ReaderError(path, "a multi-year TopoJSON needs a year to select the areas of",
-                              "pass year=..., e.g. the boundary vintage year")
+            raise ReaderError(
+                path, "a multi-year TopoJSON needs a year to select the areas of", "pass year=..., e.g. the boundary vintage year"
+            )
         return _finish(path, _read_topojson_year(path, year, layer))
     try:
         info = pyogrio.read_info(path)
@@ -151,8 +158,12 @@ def _read_lookup_csv(path: Path, required: list[str]) -> pd.DataFrame:
     lower = {c.lower(): c for c in frame.columns}
     missing = [c for c in required if c.lower() not in lower]
     if missing:
-        raise ReaderError(path, f"missing column(s) {', '.join(missing)} (has {', '.join(frame.columns)})",
-                          "give the ONS lookup this reader expects", column=missing[0])
+        raise ReaderError(
+            path,
+            f"missing column(s) {', '.join(missing)} (has {', '.join(frame.columns)})",
+            "give the ONS lookup this reader expects",
+            column=missing[0],
+        )
     return frame.rename(columns={lower[c.lower()]: c for c in required})
 
 

@@ -5,6 +5,8 @@ Entries are parquet files in :func:`nao_analysis.paths.processed_dir`, keyed by
 - the raw file's sha256 (taken from the provenance record that :func:`nao_analysis.sources.fetch`
   writes beside it, or computed when there is none),
 - the reader's qualified name and its ``reader_version`` (bump it whenever the reader's output changes),
+- a fingerprint of the reader's code (every module in ``nao_analysis/readers/``), so an edit without a
+  version bump is never served stale output, and the pandas and pyarrow versions,
 - the keyword arguments of the call, and
 - :data:`CACHE_FORMAT` (this module's own layout).
 
@@ -68,6 +70,36 @@ def _reader_name(reader_fn: Callable[..., Any]) -> str:
     return f"{module}.{qualname}"
 
 
+@functools.lru_cache(maxsize=32)
+def _code_fingerprint(module_name: str) -> str:
+    """sha256 of the reader's own module and, for the package's readers, of every module beside it.
+
+    A reader edited without a ``reader_version`` bump must not be served its old output: helpers such as
+    ``readers/_common.py`` change results too, so the whole readers folder is part of the key.
+    """
+    import importlib
+    import inspect
+    import sys
+
+    module = sys.modules.get(module_name)
+    if module is None:
+        with contextlib.suppress(Exception):
+            module = importlib.import_module(module_name)
+    try:
+        source_file = Path(inspect.getsourcefile(module) or "")
+    except TypeError:
+        return "no-source"
+    files = [source_file]
+    if source_file.parent == Path(__file__).parent:
+        files = sorted(source_file.parent.glob("*.py"))
+    digest = hashlib.sha256()
+    for file in files:
+        if file.is_file():
+            digest.update(file.name.encode())
+            digest.update(file.read_bytes())
+    return digest.hexdigest()
+
+
 def raw_sha256(path: Path) -> str:
     """The raw file's sha256: from its provenance record when that still describes it, else computed.
 
@@ -121,6 +153,8 @@ def cache_entry_path(reader_fn: Callable[..., Any], path: Path, *, reader_versio
         "raw_sha256": raw_sha256(path),
         "reader": name,
         "reader_version": str(reader_version),
+        "reader_code": _code_fingerprint(getattr(reader_fn, "__module__", None) or ""),
+        "libraries": [pd.__version__, _pyarrow_version()],
         "kwargs": _canonical(dict(kwargs)),
     }
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
@@ -148,6 +182,12 @@ def _read_entry(entry: Path) -> pd.DataFrame:
         values = frame[column].astype(object)
         frame[column] = values.where(values.notna(), None)
     return frame
+
+
+def _pyarrow_version() -> str:
+    import pyarrow
+
+    return pyarrow.__version__
 
 
 def _load(entry: Path) -> pd.DataFrame | None:

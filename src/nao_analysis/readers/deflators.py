@@ -53,8 +53,9 @@ def _validate(path: Path, frame: pd.DataFrame) -> pd.DataFrame:
     try:
         return DEFLATOR_SCHEMA.validate(frame)
     except (pa.errors.SchemaError, pa.errors.SchemaErrors) as exc:
-        raise ReaderError(path, f"deflator series failed validation: {str(exc).splitlines()[0]}",
-                          "check the file is a GDP deflator series") from None
+        raise ReaderError(
+            path, f"deflator series failed validation: {str(exc).splitlines()[0]}", "check the file is a GDP deflator series"
+        ) from None
 
 
 def read_ons_timeseries(path: Path) -> pd.DataFrame:
@@ -158,18 +159,28 @@ def read_ons_deflator(path: Path) -> pd.DataFrame:
     series = read_ons_timeseries(path)
     fy_rows = series[series["frequency"] == "financial_year"]
     if len(fy_rows):
-        result = pd.DataFrame({"financial_year": [_financial_year_label(int(y)) for y in fy_rows["year"]], "deflator": fy_rows["value"].to_numpy()})
+        result = pd.DataFrame(
+            {"financial_year": [_financial_year_label(int(y)) for y in fy_rows["year"]], "deflator": fy_rows["value"].to_numpy()}
+        )
         method = "financial-year rows as published"
     elif (series["frequency"] == "quarter").any():
         result = financial_years_from_quarters(series)
         method = "mean of quarters Q2-Q4 and the next Q1"
     else:
-        raise ReaderError(path, "no quarterly or financial-year rows, so financial years cannot be formed",
-                          "download the series with quarterly observations")
+        raise ReaderError(
+            path,
+            "no quarterly or financial-year rows, so financial years cannot be formed",
+            "download the series with quarterly observations",
+        )
     result = _validate(path, result)
     result.attrs.update(
-        {"series": series.attrs.get("CDID"), "title": series.attrs.get("Title"), "release_date": series.attrs.get("Release date"),
-         "layout": "ons_timeseries_csv", "method": method}
+        {
+            "series": series.attrs.get("CDID"),
+            "title": series.attrs.get("Title"),
+            "release_date": series.attrs.get("Release date"),
+            "layout": "ons_timeseries_csv",
+            "method": method,
+        }
     )
     return result
 
@@ -217,11 +228,20 @@ def read_hmt_deflator(path: Path) -> pd.DataFrame:
             result = _validate(path, result)
             header_text = " ".join(str(cells[r, value_col]) for r in range(fy_rows[0]) if pd.notna(cells[r, value_col]))
             base = re.search(r"(\d{4}-\d{2})\s*=\s*100", header_text)
-            result.attrs.update({"layout": "hmt_deflator_xlsx", "sheet": sheet, "base": base.group(0) if base else None,
-                                 "series": "HM Treasury GDP deflator at market prices"})
+            result.attrs.update(
+                {
+                    "layout": "hmt_deflator_xlsx",
+                    "sheet": sheet,
+                    "base": base.group(0) if base else None,
+                    "series": "HM Treasury GDP deflator at market prices",
+                }
+            )
             return result
-    raise ReaderError(path, "no sheet has a column of financial years (like '2014-15') with deflator values beside it",
-                      "give the HM Treasury 'GDP deflators at market prices, and money GDP' xlsx")
+    raise ReaderError(
+        path,
+        "no sheet has a column of financial years (like '2014-15') with deflator values beside it",
+        "give the HM Treasury 'GDP deflators at market prices, and money GDP' xlsx",
+    )
 
 
 def _hmt_value_column(cells: np.ndarray, fy_col: int, first_row: int) -> int | None:

@@ -45,7 +45,9 @@ def _match_columns(path: Path, columns) -> dict[str, str]:
         if hit is None and field == "drug_group":
             continue  # a single-group export (e.g. opiates only) may omit the column
         if hit is None:
-            raise ReaderError(path, f"no column for {field!r} (expected one of {list(aliases)})", "check this is an NDTMS ViewIt export", column=field)
+            raise ReaderError(
+                path, f"no column for {field!r} (expected one of {list(aliases)})", "check this is an NDTMS ViewIt export", column=field
+            )
         chosen[field] = hit
     return chosen
 
@@ -87,7 +89,9 @@ def read_viewit_export(path: Path, *, drug_group: str | None = None) -> pd.DataF
     # Exports from Power BI end with filter-description lines: keep only rows with a reporting period.
     frame = frame[frame["period"].notna()].copy()
     if frame.empty:
-        raise ReaderError(path, "no rows with a reporting period like 2021/22", "check this is an NDTMS ViewIt export", column=columns["period"])
+        raise ReaderError(
+            path, "no rows with a reporting period like 2021/22", "check this is an NDTMS ViewIt export", column=columns["period"]
+        )
     for field in ("area", "drug_group", "sex", "age_group"):
         frame[field] = frame[field].map(lambda v: clean_label(v) if clean_label(v) not in {"persons", "all"} else TOTAL)
     frame["area"] = frame["area"].str.title()
@@ -100,6 +104,9 @@ def read_viewit_export(path: Path, *, drug_group: str | None = None) -> pd.DataF
     duplicated = frame.duplicated(["period", "area", "drug_group", "sex", "age_group"])
     if duplicated.any():
         row = frame[duplicated].iloc[0]
-        raise ReaderError(path, f"duplicated row for {row['period']} {row['area']} {row['drug_group']} {row['sex']} {row['age_group']}",
-                          "remove the duplicate or export again")
+        raise ReaderError(
+            path,
+            f"duplicated row for {row['period']} {row['area']} {row['drug_group']} {row['sex']} {row['age_group']}",
+            "remove the duplicate or export again",
+        )
     return validate(NDTMS_SCHEMA, frame.reset_index(drop=True), path)

@@ -77,7 +77,9 @@ def read_drug_deaths_table1(path: Path) -> pd.DataFrame:
         else:
             continue
         if measure is None:
-            raise ReaderError(path, f"row {row_index + 1} ({label!r}) comes before any measure heading", "the layout has changed", sheet=sheet)
+            raise ReaderError(
+                path, f"row {row_index + 1} ({label!r}) comes before any measure heading", "the layout has changed", sheet=sheet
+            )
         for col, year in year_columns.items():
             value = table.at[row_index, col]
             if pd.isna(value) or str(value).strip() in {"", ":", "[x]", "z"}:

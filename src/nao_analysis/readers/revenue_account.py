@@ -110,8 +110,9 @@ def _load_sheets(path: Path) -> dict[str | None, np.ndarray]:
             sheets = pd.read_excel(path, sheet_name=None, header=None, engine="calamine")
             return {name: frame.astype(object).to_numpy() for name, frame in sheets.items()}
     except Exception as exc:  # calamine and the csv parser raise many types for a corrupt file
-        raise ReaderError(path, f"cannot be opened ({type(exc).__name__}: {exc})".splitlines()[0],
-                          "check the download is complete; re-fetch the source") from None
+        raise ReaderError(
+            path, f"cannot be opened ({type(exc).__name__}: {exc})".splitlines()[0], "check the download is complete; re-fetch the source"
+        ) from None
     raise ReaderError(path, f"unsupported file type {suffix!r}", "give the revenue account file as .xls, .xlsx, .ods or .csv")
 
 
@@ -178,8 +179,12 @@ def _locate_lines(path: Path, grids: list[_Grid], lines: Mapping[str, str]) -> t
         for line_id, pattern in lines.items():
             matches = _match_line(labels, pattern)
             if len(matches) > 1:
-                raise ReaderError(path, f"line {pattern!r} ({line_id}) matches {len(matches)} labels", "make the line label pattern more specific",
-                                  sheet=grid.sheet)
+                raise ReaderError(
+                    path,
+                    f"line {pattern!r} ({line_id}) matches {len(matches)} labels",
+                    "make the line label pattern more specific",
+                    sheet=grid.sheet,
+                )
             if not matches:
                 problems.append(f"line {pattern!r} ({line_id}) not found")
                 break
@@ -193,8 +198,9 @@ def _locate_lines(path: Path, grids: list[_Grid], lines: Mapping[str, str]) -> t
             return grid, located
     sheets = ", ".join(repr(g.sheet) for g in grids if g.sheet is not None) or "the CSV"
     # The first problem names the first line that failed in the best candidate sheet.
-    raise ReaderError(path, f"{problems[0]} in {sheets}",
-                      "check data/manual/ro_line_mapping.csv against the line names of this year's file")
+    raise ReaderError(
+        path, f"{problems[0]} in {sheets}", "check data/manual/ro_line_mapping.csv against the line names of this year's file"
+    )
 
 
 def read_revenue_account(path: Path, lines: Mapping[str, str]) -> pd.DataFrame:
@@ -243,7 +249,10 @@ def read_revenue_account(path: Path, lines: Mapping[str, str]) -> pd.DataFrame:
     def column_text(col: int | None) -> list[str | None]:
         if col is None:
             return [None] * len(rows)
-        return [(" ".join(str(c).split()) or None) if c is not None and not (isinstance(c, float) and np.isnan(c)) else None for c in rows[:, col]]
+        return [
+            (" ".join(str(c).split()) or None) if c is not None and not (isinstance(c, float) and np.isnan(c)) else None
+            for c in rows[:, col]
+        ]
 
     base = pd.DataFrame(
         {
@@ -268,14 +277,18 @@ def read_revenue_account(path: Path, lines: Mapping[str, str]) -> pd.DataFrame:
     try:
         tidy = REVENUE_ACCOUNT_SCHEMA.validate(tidy)
     except (pa.errors.SchemaError, pa.errors.SchemaErrors) as exc:
-        raise ReaderError(path, f"output failed validation: {str(exc).splitlines()[0]}", "check the file layout", sheet=grid.sheet) from None
-    tidy.attrs.update({"sheet": grid.sheet, "layout": _layout_name(grid, located), "measure": "net current expenditure", "unit": "GBP thousand, cash"})
+        raise ReaderError(
+            path, f"output failed validation: {str(exc).splitlines()[0]}", "check the file layout", sheet=grid.sheet
+        ) from None
+    tidy.attrs.update(
+        {"sheet": grid.sheet, "layout": _layout_name(grid, located), "measure": "net current expenditure", "unit": "GBP thousand, cash"}
+    )
     return tidy
 
 
 def _authority_table(grid: _Grid, name_col: int) -> np.ndarray:
     """Rows below the header, up to the ENGLAND total (later tables on the sheet repeat some authorities)."""
-    body = grid.cells[grid.header_row + 1:]
+    body = grid.cells[grid.header_row + 1 :]
     for i, cell in enumerate(body[:, name_col]):
         if normalise_label(cell) == "england":
             return body[:i]
@@ -288,8 +301,12 @@ def _parse_column(path: Path, grid: _Grid, rows: np.ndarray, col: int, label: st
         try:
             values.append(parse_gbp_thousands(cell))
         except ValueError:
-            raise ReaderError(path, f"line {label!r} has a non-numeric value {cell!r}",
-                              "add the marker to NO_DATA_MARKERS if it means no data, or fix the file", sheet=grid.sheet) from None
+            raise ReaderError(
+                path,
+                f"line {label!r} has a non-numeric value {cell!r}",
+                "add the marker to NO_DATA_MARKERS if it means no data, or fix the file",
+                sheet=grid.sheet,
+            ) from None
     return values
 
 
@@ -316,7 +333,7 @@ def read_revenue_account_totals(path: Path, lines: Mapping[str, str]) -> pd.Seri
     path = Path(path)
     grid, located = _locate_lines(path, _grids(path), lines)
     name_col = grid.header_column("Local authority")
-    body = grid.cells[grid.header_row + 1:]
+    body = grid.cells[grid.header_row + 1 :]
     england = [i for i, c in enumerate(body[:, name_col]) if normalise_label(c) == "england"]
     if not england:
         return pd.Series({line_id: float("nan") for line_id in located}, name="england_gbp_thousands")

@@ -139,7 +139,10 @@ def download_to(url: str, target: Path, *, expect_binary: bool = True, max_bytes
     max_bytes = max_bytes or MAX_DOWNLOAD_BYTES
     response = _get(url, stream=True)
     with response:
-        declared = int(response.headers.get("Content-Length") or 0)
+        try:
+            declared = max(int(response.headers.get("Content-Length") or 0), 0)
+        except ValueError:
+            declared = 0  # a malformed header proves nothing; the size cap and the hash still apply
         if declared > max_bytes:
             raise DownloadError(f"{url}: declares {declared:,} bytes, over the {max_bytes:,}-byte limit - refusing the download")
         received = 0
