@@ -129,7 +129,7 @@ def unavailable_inputs(params: dict[str, Any]) -> list[str]:
     registry = load_registry()
     missing = []
     for source_id in _source_ids_in(params, set(registry.ids())):
-        if status(registry.get(source_id)) == "missing offline":
+        if status(registry.get(source_id)) == "missing offline" and source_id not in missing:
             missing.append(source_id)
     return missing
 
@@ -369,6 +369,12 @@ def build(
     for figure_id in wanted:
         spec = specs[figure_id]
         params = edition.figures[figure_id].model_dump(mode="json")
+        if not (paths.notebooks_dir() / spec.notebook).exists():
+            _clear_outputs(edition.name, spec)
+            outcomes[figure_id] = FigureResult(
+                figure_id, "failed", message=f"notebooks/{spec.notebook}: notebook missing - add it or remove {figure_id} from the edition"
+            )
+            continue
         key = figure_key(spec, edition, params, shared)
         if not force and is_up_to_date(edition.name, spec, key):
             outcomes[figure_id] = FigureResult(figure_id, "up to date", record=_load_record(edition.name, spec))

@@ -63,8 +63,11 @@ def reconciliation_status(published: float, rebuilt: float | None, tolerance: fl
 class Figure:
     """Handle for one figure's run. Create it with :func:`start_figure`."""
 
-    def __init__(self, spec: FigureSpec, edition: Edition, params: FigureParams, output_dir: Path) -> None:
+    def __init__(
+        self, spec: FigureSpec, edition: Edition, params: FigureParams, output_dir: Path, overrides: dict[str, Any] | None = None
+    ) -> None:
         self.spec = spec
+        self.overrides = dict(overrides or {})
         self.edition = edition
         self.params = params
         self.output_dir = output_dir
@@ -114,6 +117,10 @@ class Figure:
     def banner(self) -> str:
         """Text shown on the figure when the edition uses substitute data."""
         lines = list(self.deviations)
+        if self.overrides:
+            # Edition-level deviation text describes the edition's defaults; say when this run departs from them.
+            changed = ", ".join(f"{self.id}.{k}={v}" for k, v in sorted(self.overrides.items()))
+            lines.append(f"Parameters overridden for this run ({changed}); the text above describes the edition's defaults.")
         third_party = [i["title"] for i in self.inputs.values() if i.get("kind") == "third_party_extract"]
         if third_party:
             lines.append("Built from a third party's extract of the official file: " + "; ".join(third_party) + ".")
@@ -225,6 +232,7 @@ class Figure:
             "edition": self.edition.name,
             "substitute_data": self.edition.header.substitute_data,
             "deviations": self.deviations,
+            "overrides": self.overrides,
             "banner": self.banner(),
             "title": self.declaration.title,
             "subtitle": self.declaration.subtitle,
@@ -268,4 +276,4 @@ def start_figure(figure_id: str, *, edition: str = "nao-2023", overrides: dict |
     if figure_id not in loaded.figures:
         raise NaoError(f"{loaded.path}: figure {figure_id!r} has no parameters in this edition - add a '{figure_id}:' section")
     apply_house_style()
-    return Figure(specs[figure_id], loaded, loaded.figures[figure_id], out)
+    return Figure(specs[figure_id], loaded, loaded.figures[figure_id], out, merged.get(figure_id))

@@ -22,7 +22,15 @@ ASSESSMENTS: tuple[str, ...] = ("Implemented", "Partial implementation", "Work i
 
 #: The columns of ``data/manual/appendix2_recommendations.csv``.
 RECOMMENDATION_COLUMNS = [
-    "order", "theme", "recommendation", "finding", "assessment", "evidence", "recommendations_not_accepted", "citation", "transcription_note",
+    "order",
+    "theme",
+    "recommendation",
+    "finding",
+    "assessment",
+    "evidence",
+    "recommendations_not_accepted",
+    "citation",
+    "transcription_note",
 ]
 
 RECOMMENDATIONS_SCHEMA = pa.DataFrameSchema(
@@ -95,7 +103,9 @@ def validate_recommendations(frame: pd.DataFrame) -> pd.DataFrame:
         Naming the first column and value that break the schema.
     """
     try:
-        valid = RECOMMENDATIONS_SCHEMA.validate(frame[RECOMMENDATION_COLUMNS] if set(RECOMMENDATION_COLUMNS) <= set(frame.columns) else frame)
+        valid = RECOMMENDATIONS_SCHEMA.validate(
+            frame[RECOMMENDATION_COLUMNS] if set(RECOMMENDATION_COLUMNS) <= set(frame.columns) else frame
+        )
     except (SchemaError, SchemaErrors) as exc:
         raise AnalysisError(f"Appendix Two recommendations: {_first_schema_problem(exc)}") from exc
     valid = valid.sort_values("order").reset_index(drop=True)
@@ -254,7 +264,9 @@ def load_challenges(path: str | Path) -> tuple[ChallengesFile, pd.DataFrame]:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "file"
-        raise ReaderError(path, f"{where}: {first['msg']}", "every challenge needs a name and key issues, each with at least one impact") from exc
+        raise ReaderError(
+            path, f"{where}: {first['msg']}", "every challenge needs a name and key issues, each with at least one impact"
+        ) from exc
     return parsed, challenges_tidy(parsed)
 
 

@@ -9,6 +9,7 @@ orders bodies within a row by the barycentre of their neighbours, a standard way
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -92,7 +93,9 @@ class StakeholderMap(_Strict):
             raise ValueError(f"node ids appear more than once: {', '.join(dupes)}")
         for node in self.nodes:
             if node.layer not in layer_ids:
-                raise ValueError(f"node {node.id!r} is in layer {node.layer!r}, which is not listed under 'layers' ({', '.join(layer_ids)})")
+                raise ValueError(
+                    f"node {node.id!r} is in layer {node.layer!r}, which is not listed under 'layers' ({', '.join(layer_ids)})"
+                )
         known = set(node_ids)
         pairs = []
         for edge in self.edges:
@@ -137,7 +140,9 @@ def load_stakeholder_map(path: str | Path) -> StakeholderMap:
     except yaml.YAMLError as exc:
         raise ReaderError(path, f"not valid YAML ({str(exc).splitlines()[0]})", "fix the YAML syntax") from exc
     if not isinstance(data, dict):
-        raise ReaderError(path, "expected a mapping with 'layers', 'nodes' and 'edges'", "see data/manual/fig06_stakeholders.yaml for the layout")
+        raise ReaderError(
+            path, "expected a mapping with 'layers', 'nodes' and 'edges'", "see data/manual/fig06_stakeholders.yaml for the layout"
+        )
     try:
         return StakeholderMap.model_validate(data)
     except ValidationError as exc:
@@ -167,14 +172,16 @@ def stakeholder_graph(stakeholders: StakeholderMap) -> nx.DiGraph:
     layer_index = {layer.id: i for i, layer in enumerate(stakeholders.layers)}
     graph = nx.DiGraph()
     for node in stakeholders.nodes:
-        graph.add_node(node.id, label=node.label, kind=node.kind, layer=node.layer, layer_index=layer_index[node.layer], citation=node.citation)
+        graph.add_node(
+            node.id, label=node.label, kind=node.kind, layer=node.layer, layer_index=layer_index[node.layer], citation=node.citation
+        )
     for edge in stakeholders.edges:
         graph.add_edge(edge.source, edge.target, relation=edge.relation, basis=edge.basis, citation=edge.citation, inferred=edge.inferred)
     return graph
 
 
 def _row_positions(rows: list[list[str]]) -> dict[str, float]:
-    """x of every body when each row is spread on a common grid and centred (as :func:`layered_layout` draws it)."""
+    """x of every slot when each row is spread on a common grid and centred (as :func:`layered_layout` draws it)."""
     widest = max(len(row) for row in rows)
     step = 1.0 / max(widest - 1, 1)
     positions = {}
@@ -185,30 +192,109 @@ def _row_positions(rows: list[list[str]]) -> dict[str, float]:
     return positions
 
 
-def _order_rows(graph: nx.DiGraph, rows: list[list[str]]) -> list[list[str]]:
-    """Reorder bodies within each row by the mean position of all their neighbours (the barycentre heuristic).
+def _order_rows(graph: nx.Graph, rows: list[list[str]]) -> list[list[str]]:
+    """Reorder the slots of each row by the mean position of all their neighbours (the barycentre heuristic).
 
     Rows are revisited top-down then bottom-up a few times, each using the others' latest order. Ties keep the
     current order, so the file's order decides when the links do not.
     """
     rows = [list(row) for row in rows]
-    undirected = graph.to_undirected(as_view=True)
     for _ in range(ORDERING_SWEEPS):
         for i in [*range(len(rows)), *reversed(range(len(rows)))]:
             positions = _row_positions(rows)
             keys = {}
             for node in rows[i]:
-                linked = [positions[n] for n in undirected.neighbors(node)]
+                linked = [positions[n] for n in graph.neighbors(node)]
                 keys[node] = (sum(linked) / len(linked) if linked else positions[node], positions[node])
             rows[i].sort(key=lambda node: keys[node])
     return rows
 
 
+def _crossings(graph: nx.Graph, upper: list[str], lower: list[str]) -> int:
+    """Number of pairs of links between two adjacent rows that cross."""
+    up = {node: i for i, node in enumerate(upper)}
+    low = {node: i for i, node in enumerate(lower)}
+    links = [(up[a], low[b]) for a, b in graph.edges if a in up and b in low] + [
+        (up[b], low[a]) for a, b in graph.edges if b in up and a in low
+    ]
+    return sum(1 for i, (a1, b1) in enumerate(links) for a2, b2 in links[i + 1 :] if (a1 - a2) * (b1 - b2) < 0)
+
+
+def _total_crossings(graph: nx.Graph, rows: list[list[str]]) -> int:
+    return sum(_crossings(graph, rows[i], rows[i + 1]) for i in range(len(rows) - 1))
+
+
+def _transpose(graph: nx.Graph, rows: list[list[str]]) -> list[list[str]]:
+    """Swap neighbouring slots while that removes crossings (the barycentre order leaves a few avoidable ones)."""
+    rows = [list(row) for row in rows]
+    best = _total_crossings(graph, rows)
+    improved = True
+    while improved and best:
+        improved = False
+        for row in rows:
+            for i in range(len(row) - 1):
+                row[i], row[i + 1] = row[i + 1], row[i]
+                count = _total_crossings(graph, rows)
+                if count < best:
+                    best, improved = count, True
+                else:
+                    row[i], row[i + 1] = row[i + 1], row[i]
+    return rows
+
+
+@dataclass(frozen=True)
+class _SolvedLayout:
+    graph: nx.DiGraph
+    rows: list[list[str]]
+    positions: dict[str, float]
+    #: For an arrow that skips layers, the placeholder slots it passes through, in order (Sugiyama's dummy nodes).
+    waypoints: dict[tuple[str, str], list[str]]
+
+
+#: Placeholder ids start with a character no body id can start with, so they never clash.
+_PLACEHOLDER = "~"
+
+
+def _solve_layout(stakeholders: StakeholderMap) -> _SolvedLayout:
+    """Rows of bodies plus one placeholder slot per layer an arrow passes through, ordered to reduce crossings.
+
+    Reserving a slot for each long arrow keeps it from being drawn through the boxes of the layers it crosses.
+    """
+    graph = stakeholder_graph(stakeholders)
+    layer_ids = [layer.id for layer in stakeholders.layers]
+    rows = [[node.id for node in stakeholders.nodes if node.layer == layer_id] for layer_id in layer_ids]
+    empty = [layer_id for layer_id, row in zip(layer_ids, rows) if not row]
+    if empty:
+        raise AnalysisError(f"fig06 stakeholders: layer(s) {', '.join(empty)} have no bodies - remove them from 'layers' or add bodies")
+    chains = nx.Graph()
+    chains.add_nodes_from(graph.nodes)
+    waypoints: dict[tuple[str, str], list[str]] = {}
+    for source, target in graph.edges:
+        first, last = graph.nodes[source]["layer_index"], graph.nodes[target]["layer_index"]
+        direction = 1 if last >= first else -1
+        previous, passed = source, []
+        for layer_index in range(first + direction, last, direction):
+            placeholder = f"{_PLACEHOLDER}{source}>{target}@{layer_index}"
+            rows[layer_index].append(placeholder)
+            chains.add_edge(previous, placeholder)
+            passed.append(placeholder)
+            previous = placeholder
+        chains.add_edge(previous, target)
+        waypoints[(source, target)] = passed
+    rows = _transpose(chains, _order_rows(chains, rows))
+    return _SolvedLayout(graph, rows, _row_positions(rows), waypoints)
+
+
+def _row_y(layer_index: int, layers: int) -> float:
+    return 1.0 - layer_index / max(layers - 1, 1)
+
+
 def layered_layout(stakeholders: StakeholderMap) -> pd.DataFrame:
     """Place each body on its layer's row, ordered to reduce crossing arrows.
 
-    Rows run top (first layer, ``y = 1``) to bottom (last layer, ``y = 0``); within a row bodies are spread evenly
-    over ``x`` in [0, 1] and centred, so a short row sits in the middle of the drawing.
+    Rows run top (first layer, ``y = 1``) to bottom (last layer, ``y = 0``); within a row slots are spread evenly
+    over ``x`` in [0, 1] on a grid common to all rows and centred. An arrow that skips a layer reserves a slot in it
+    (see :func:`edge_routes`), so some slots hold no body.
 
     Parameters
     ----------
@@ -226,20 +312,13 @@ def layered_layout(stakeholders: StakeholderMap) -> pd.DataFrame:
     AnalysisError
         If a layer has no bodies (the drawing would have an empty row).
     """
-    graph = stakeholder_graph(stakeholders)
-    layer_ids = [layer.id for layer in stakeholders.layers]
-    rows = [[node.id for node in stakeholders.nodes if node.layer == layer_id] for layer_id in layer_ids]
-    empty = [layer_id for layer_id, row in zip(layer_ids, rows) if not row]
-    if empty:
-        raise AnalysisError(f"fig06 stakeholders: layer(s) {', '.join(empty)} have no bodies - remove them from 'layers' or add bodies")
-    rows = _order_rows(graph, rows)
-    positions = _row_positions(rows)
+    solved = _solve_layout(stakeholders)
     layer_labels = {layer.id: layer.label for layer in stakeholders.layers}
     records = []
-    for layer_index, row in enumerate(rows):
-        y = 1.0 - layer_index / max(len(rows) - 1, 1)
-        for order, node_id in enumerate(row):
-            attrs = graph.nodes[node_id]
+    for layer_index, row in enumerate(solved.rows):
+        bodies = [slot for slot in row if not slot.startswith(_PLACEHOLDER)]
+        for order, node_id in enumerate(bodies):
+            attrs = solved.graph.nodes[node_id]
             records.append(
                 {
                     "node": node_id,
@@ -250,12 +329,46 @@ def layered_layout(stakeholders: StakeholderMap) -> pd.DataFrame:
                     "layer_label": layer_labels[attrs["layer"]],
                     "layer_index": layer_index,
                     "order": order,
-                    "x": positions[node_id],
-                    "y": y,
+                    "x": solved.positions[node_id],
+                    "y": _row_y(layer_index, len(solved.rows)),
                     "citation": attrs["citation"],
                 }
             )
     return LAYOUT_SCHEMA.validate(pd.DataFrame.from_records(records))
+
+
+def edge_routes(stakeholders: StakeholderMap) -> pd.DataFrame:
+    """The points each arrow passes through: its source's centre, one reserved slot per skipped layer, its target's centre.
+
+    Parameters
+    ----------
+    stakeholders
+        A validated map from :func:`load_stakeholder_map`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Tidy: ``source, target, relation, point, x, y`` with ``point`` 0 at the source, in the coordinates of
+        :func:`layered_layout`.
+    """
+    solved = _solve_layout(stakeholders)
+    layers = len(solved.rows)
+    records = []
+    for edge in stakeholders.edges:
+        chain = [edge.source, *solved.waypoints[(edge.source, edge.target)], edge.target]
+        for point, slot in enumerate(chain):
+            layer_index = next(i for i, row in enumerate(solved.rows) if slot in row)
+            records.append(
+                {
+                    "source": edge.source,
+                    "target": edge.target,
+                    "relation": edge.relation,
+                    "point": point,
+                    "x": solved.positions[slot],
+                    "y": _row_y(layer_index, layers),
+                }
+            )
+    return pd.DataFrame.from_records(records, columns=["source", "target", "relation", "point", "x", "y"])
 
 
 def relationships_table(stakeholders: StakeholderMap) -> pd.DataFrame:
@@ -316,9 +429,7 @@ def count_bodies(stakeholders: StakeholderMap) -> pd.DataFrame:
         ``kind, kind_label, bodies`` in legend order.
     """
     counts = Counter(node.kind for node in stakeholders.nodes)
-    return pd.DataFrame(
-        [{"kind": kind, "kind_label": label, "bodies": counts.get(kind, 0)} for kind, label in KIND_LABELS.items()]
-    )
+    return pd.DataFrame([{"kind": kind, "kind_label": label, "bodies": counts.get(kind, 0)} for kind, label in KIND_LABELS.items()])
 
 
 LAYOUT_SCHEMA = pa.DataFrameSchema(

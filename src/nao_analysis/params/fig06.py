@@ -12,4 +12,6 @@ class Fig06Params(FigureParams):
     stakeholders_file: str = Field(
         default="fig06_stakeholders.yaml", pattern=r"^[\w.-]+\.ya?ml$", description="Bodies and relationships, transcribed in data/manual/"
     )
-    show_inferred: bool = Field(default=True, description="Draw the relationships marked 'inferred' (our reading of the text) as well as the stated ones")
+    show_inferred: bool = Field(
+        default=True, description="Draw the relationships marked 'inferred' (our reading of the text) as well as the stated ones"
+    )

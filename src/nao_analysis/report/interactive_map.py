@@ -40,6 +40,8 @@ GAP = 24.0
 #: Douglas-Peucker tolerance in metres: about half an SVG unit at national scale, so nothing visible is lost.
 SIMPLIFY_NATIONAL_M = 400.0
 SIMPLIFY_INSET_M = 60.0
+FRAME_STYLE = 'fill="none" stroke="#505a5f" stroke-width="0.8"'
+HATCH_CSS = "repeating-linear-gradient(45deg,#505a5f 0 1px,transparent 1px 5px)"
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,9 @@ def _fig03_classes(params: dict[str, Any]) -> tuple[list[float], list[str], list
     breaks = [float(b) for b in params["class_breaks"]]
     bins = breaks + [math.inf]
     labels = [f"Fall of {-breaks[0]:.0f}% or more"]
-    labels += [f"Fall of {-hi:.0f}% to {-lo:.0f}%" if hi < 0 else f"Fall of up to {-lo:.0f}% or no change" for lo, hi in zip(breaks, breaks[1:])]
+    labels += [
+        f"Fall of {-hi:.0f}% to {-lo:.0f}%" if hi < 0 else f"Fall of up to {-lo:.0f}% or no change" for lo, hi in zip(breaks, breaks[1:])
+    ]
     labels += ["Increase"]
     colours = list(FALLS_AND_INCREASE_PALETTE) if len(labels) == 4 else _ramp("PuOr", [i / (len(labels) - 1) for i in range(len(labels))])
     return bins, labels, colours
@@ -289,11 +293,16 @@ def area_records(areas: pd.DataFrame, spec: MapSpec, params: dict[str, Any]) -> 
     needed = [spec.code_column, spec.name_column, spec.value_column]
     missing = [c for c in needed if c not in areas.columns]
     if missing:
-        raise AnalysisError(f"interactive map for {spec.figure}: the figure's CSV has no column(s) {', '.join(missing)} "
-                            f"(columns: {', '.join(map(str, areas.columns))}) - update MAP_SPECS in report/interactive_map.py")
+        raise AnalysisError(
+            f"interactive map for {spec.figure}: the figure's CSV has no column(s) {', '.join(missing)} "
+            f"(columns: {', '.join(map(str, areas.columns))}) - update MAP_SPECS in report/interactive_map.py"
+        )
     duplicated = areas[spec.code_column][areas[spec.code_column].duplicated()]
     if not duplicated.empty:
-        raise AnalysisError(f"interactive map for {spec.figure}: area code {duplicated.iloc[0]} appears twice in the figure's CSV - one row per area expected")
+        raise AnalysisError(
+            f"interactive map for {spec.figure}: area code {duplicated.iloc[0]} appears twice in the figure's CSV "
+            "- one row per area expected"
+        )
     values = pd.to_numeric(areas[spec.value_column], errors="coerce")
     bins, labels, _colours = spec.classes(params)
     classes = classify(values.reset_index(drop=True), bins, labels)
@@ -308,16 +317,18 @@ def area_records(areas: pd.DataFrame, spec: MapSpec, params: dict[str, Any]) -> 
                     lines.append([detail.label.format(**params), text])
         flags = [_format(area[c], "{}") for c in spec.flag_columns if c in areas.columns]
         counted = bool(area[spec.counted_column]) if spec.counted_column and spec.counted_column in areas.columns else True
-        rows.append({
-            "code": str(area[spec.code_column]),
-            "name": str(area[spec.name_column]),
-            "value": None if _is_missing(values.iloc[position]) else float(values.iloc[position]),
-            "value_text": lines[0][1],
-            "lines": lines,
-            "flag": "; ".join(f for f in flags if f),
-            "class_label": classes.iloc[position],
-            "counted": counted,
-        })
+        rows.append(
+            {
+                "code": str(area[spec.code_column]),
+                "name": str(area[spec.name_column]),
+                "value": None if _is_missing(values.iloc[position]) else float(values.iloc[position]),
+                "value_text": lines[0][1],
+                "lines": lines,
+                "flag": "; ".join(f for f in flags if f),
+                "class_label": classes.iloc[position],
+                "counted": counted,
+            }
+        )
     return pd.DataFrame(rows).set_index("code")
 
 
@@ -333,7 +344,8 @@ MAP_CSS = """
 .imap .tooltip[hidden]{display:none}
 .imap .tooltip .tt-name{font-weight:bold;margin-bottom:4px}
 .imap .tooltip .tt-flag{color:#801650;font-weight:bold;margin-top:4px}
-.imap .tooltip table{margin:0;font-size:1em}.imap .tooltip td,.imap .tooltip th{border:0;padding:1px 6px 1px 0}
+.imap .tooltip table{margin:0;font-size:1em}.imap .tooltip td,.imap .tooltip th{border:0;padding:1px 8px 1px 0;background:none}
+.imap .tooltip th{font-weight:normal;color:#505a5f}.imap .tooltip td{font-weight:bold;text-align:right;white-space:nowrap}
 .imap-legend{list-style:none;padding:0;margin:8px 0;display:flex;flex-wrap:wrap;gap:6px 18px;font-size:0.9em}
 .imap-legend .swatch{display:inline-block;width:14px;height:14px;border:1px solid #505a5f;margin-right:6px;vertical-align:-2px}
 """
@@ -375,7 +387,8 @@ MAP_JS = """
     tip.style.left = left + 'px';
     tip.style.top = top + 'px';
     root.querySelectorAll('path.area.active').forEach(function (p) { p.classList.remove('active'); });
-    root.querySelectorAll('path.area[data-code="' + path.getAttribute('data-code') + '"]').forEach(function (p) { p.classList.add('active'); });
+    var same = 'path.area[data-code="' + path.getAttribute('data-code') + '"]';
+    root.querySelectorAll(same).forEach(function (p) { p.classList.add('active'); });
   }
   function hide() {
     tip.hidden = true;
@@ -432,8 +445,10 @@ def map_fragment(shapes: gpd.GeoDataFrame, areas: pd.DataFrame, spec: MapSpec, p
     colour_of = dict(zip(labels, colours))
     matched = shapes["code"].astype(str).isin(records.index)
     if not matched.any():
-        raise AnalysisError(f"interactive map for {spec.figure}: no area code of the figure's CSV matches the boundaries "
-                            f"(e.g. {records.index[0] if len(records) else 'none'}) - check the boundary vintage")
+        raise AnalysisError(
+            f"interactive map for {spec.figure}: no area code of the figure's CSV matches the boundaries "
+            f"(e.g. {records.index[0] if len(records) else 'none'}) - check the boundary vintage"
+        )
 
     national = project_and_simplify(shapes, SIMPLIFY_NATIONAL_M)
     bounds = national.total_bounds
@@ -451,39 +466,50 @@ def map_fragment(shapes: gpd.GeoDataFrame, areas: pd.DataFrame, spec: MapSpec, p
         width = inset_x + INSET_WIDTH
         inset_h = inset_view.height(lb)
         inset_parts.append(f'<text x="{inset_x:.1f}" y="18" font-size="13" fill="#0b0c0c">London (enlarged)</text>')
-        inset_parts.append(f'<rect x="{inset_x - 4:.1f}" y="24" width="{INSET_WIDTH + 8:.1f}" height="{inset_h + 8:.1f}" fill="none" stroke="#505a5f" stroke-width="0.8"/>')
+        inset_parts.append(f'<rect x="{inset_x - 4:.1f}" y="24" width="{INSET_WIDTH + 8:.1f}" height="{inset_h + 8:.1f}" {FRAME_STYLE}/>')
         inset_parts += _area_paths(london, records, colour_of, inset_view, focusable=False)
         # Mark the enlarged area on the national map, as the static map does.
         x0, y0 = main_view.point(lb[0], lb[3])
         x1, y1 = main_view.point(lb[2], lb[1])
-        inset_parts.append(f'<rect x="{x0:.1f}" y="{y0:.1f}" width="{x1 - x0:.1f}" height="{y1 - y0:.1f}" fill="none" stroke="#505a5f" stroke-width="0.8"/>')
+        inset_parts.append(f'<rect x="{x0:.1f}" y="{y0:.1f}" width="{x1 - x0:.1f}" height="{y1 - y0:.1f}" {FRAME_STYLE}/>')
         height = max(height, 28.0 + inset_h + 8)
 
     main_paths = _area_paths(national, records, colour_of, main_view, focusable=True)
     counted = records[records["counted"]]
     counts = counted["class_label"].value_counts()
-    legend = [f'<li><span class="swatch" style="background:{colour_of[label]}"></span>{html.escape(label)} ({int(counts.get(label, 0))})</li>'
-              for label in labels]
+    legend = [
+        f'<li><span class="swatch" style="background:{colour_of[label]}"></span>{html.escape(label)} ({int(counts.get(label, 0))})</li>'
+        for label in labels
+    ]
     n_missing = int(counted["class_label"].isna().sum())
     unmatched = int((~shapes["code"].astype(str).isin(records.index)).sum())
     if n_missing or unmatched:
-        legend.append(f'<li><span class="swatch" style="background:{NO_DATA_GREY};background-image:repeating-linear-gradient(45deg,#505a5f 0 1px,transparent 1px 5px)"></span>'
-                      f"{html.escape(spec.no_data_label)} ({n_missing + unmatched})</li>")
+        legend.append(
+            f'<li><span class="swatch" style="background:{NO_DATA_GREY};background-image:{HATCH_CSS}"></span>'
+            f"{html.escape(spec.no_data_label)} ({n_missing + unmatched})</li>"
+        )
 
     payload = {code: {"name": r["name"], "lines": r["lines"], "flag": r["flag"]} for code, r in records.iterrows()}
     label = html.escape(caption or f"Interactive map for {spec.figure}")
-    svg = (f'<svg viewBox="0 0 {width:.0f} {height:.0f}" role="img" aria-label="{label}" xmlns="http://www.w3.org/2000/svg">'
-           '<defs><pattern id="nodata" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">'
-           f'<rect width="6" height="6" fill="{NO_DATA_GREY}"/><line x1="0" y1="0" x2="0" y2="6" stroke="#505a5f" stroke-width="1.2"/></pattern></defs>'
-           '<g class="national">' + "".join(main_paths) + "</g>" + "".join(inset_parts) + "</svg>")
-    return (f'<div class="imap" id="imap" data-figure="{html.escape(spec.figure)}">'
-            f'<p><strong>{html.escape(spec.legend_title)}</strong></p><ul class="imap-legend">{"".join(legend)}</ul>'
-            f'{svg}<div class="tooltip" role="status" aria-live="polite" hidden></div></div>'
-            f'<script type="application/json" id="imap-data">{_json_for_script(payload)}</script>'
-            f"<script>{MAP_JS}</script>")
+    svg = (
+        f'<svg viewBox="0 0 {width:.0f} {height:.0f}" role="img" aria-label="{label}" xmlns="http://www.w3.org/2000/svg">'
+        '<defs><pattern id="nodata" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">'
+        f'<rect width="6" height="6" fill="{NO_DATA_GREY}"/>'
+        '<line x1="0" y1="0" x2="0" y2="6" stroke="#505a5f" stroke-width="1.2"/></pattern></defs>'
+        '<g class="national">' + "".join(main_paths) + "</g>" + "".join(inset_parts) + "</svg>"
+    )
+    return (
+        f'<div class="imap" id="imap" data-figure="{html.escape(spec.figure)}">'
+        f'<p><strong>{html.escape(spec.legend_title)}</strong></p><ul class="imap-legend">{"".join(legend)}</ul>'
+        f'{svg}<div class="tooltip" role="status" aria-live="polite" hidden></div></div>'
+        f'<script type="application/json" id="imap-data">{_json_for_script(payload)}</script>'
+        f"<script>{MAP_JS}</script>"
+    )
 
 
-def _area_paths(shapes: gpd.GeoDataFrame, records: pd.DataFrame, colour_of: dict[str, str], viewport: Viewport, *, focusable: bool) -> list[str]:
+def _area_paths(
+    shapes: gpd.GeoDataFrame, records: pd.DataFrame, colour_of: dict[str, str], viewport: Viewport, *, focusable: bool
+) -> list[str]:
     paths = []
     for area in shapes.itertuples():
         code = str(area.code)
@@ -497,8 +523,11 @@ def _area_paths(shapes: gpd.GeoDataFrame, records: pd.DataFrame, colour_of: dict
             continue
         # Only the national map's paths take keyboard focus, so each area is one tab stop.
         focus = ' tabindex="0"' if focusable else ""
-        paths.append(f'<path class="area" d="{d}" fill="{fill}" fill-rule="evenodd" data-code="{html.escape(code)}"{focus} '
-                     f'aria-label="{html.escape(name)}: {html.escape(value_text)}"><title>{html.escape(name)}: {html.escape(value_text)}</title></path>')
+        label = html.escape(f"{name}: {value_text}")
+        paths.append(
+            f'<path class="area" d="{d}" fill="{fill}" fill-rule="evenodd" data-code="{html.escape(code)}"{focus} '
+            f'aria-label="{label}"><title>{label}</title></path>'
+        )
     return paths
 
 
@@ -506,13 +535,18 @@ def area_table_html(areas: pd.DataFrame, spec: MapSpec, params: dict[str, Any]) 
     """Every area's numbers as an accessible table (the map's text alternative), sorted by name."""
     records = area_records(areas, spec, params).sort_values("name")
     headers = [line[0] for line in max(records["lines"], key=len)] if len(records) else []
-    out = [f'<table><caption>{html.escape(spec.legend_title)} by area</caption><thead><tr><th scope="col">Area</th><th scope="col">Code</th>']
+    out = [
+        f'<table><caption>{html.escape(spec.legend_title)} by area</caption><thead><tr><th scope="col">Area</th><th scope="col">Code</th>'
+    ]
     out += [f'<th scope="col">{html.escape(h)}</th>' for h in headers]
     out.append('<th scope="col">Flag</th></tr></thead><tbody>')
     for code, r in records.iterrows():
         texts = dict((label, text) for label, text in r["lines"])
         cells = "".join(f'<td class="num">{html.escape(texts.get(h, ""))}</td>' for h in headers)
-        out.append(f'<tr><th scope="row">{html.escape(r["name"])}</th><td>{html.escape(str(code))}</td>{cells}<td>{html.escape(r["flag"])}</td></tr>')
+        out.append(
+            f'<tr><th scope="row">{html.escape(r["name"])}</th><td>{html.escape(str(code))}</td>{cells}'
+            f"<td>{html.escape(r['flag'])}</td></tr>"
+        )
     out.append("</tbody></table>")
     return "".join(out)
 

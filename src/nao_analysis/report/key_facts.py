@@ -112,7 +112,9 @@ def load_key_facts(path: str | Path) -> list[KeyFact]:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "file"
-        raise ReaderError(path, f"{where}: {first['msg']}", "each fact needs id, group, headline, wording, value, unit, citation and one basis") from exc
+        raise ReaderError(
+            path, f"{where}: {first['msg']}", "each fact needs id, group, headline, wording, value, unit, citation and one basis"
+        ) from exc
 
 
 def _as_facts(facts: Iterable[KeyFact | Mapping[str, Any]]) -> list[KeyFact]:
@@ -182,7 +184,9 @@ def key_facts_table(facts: Iterable[KeyFact | Mapping[str, Any]], reconciliation
     facts = _as_facts(facts)
     missing = [c for c in RECONCILIATION_COLUMNS if c not in reconciliation.columns]
     if missing and len(reconciliation.columns):
-        raise AnalysisError(f"key facts: the reconciliation table lacks column(s) {', '.join(missing)} - rebuild it with 'nao-analysis build'")
+        raise AnalysisError(
+            f"key facts: the reconciliation table lacks column(s) {', '.join(missing)} - rebuild it with 'nao-analysis build'"
+        )
     rows_by_check: dict[tuple[str, str], dict[str, Any]] = {}
     if not missing:
         for row in reconciliation.to_dict("records"):
@@ -276,7 +280,10 @@ def key_facts_html(table: pd.DataFrame) -> str:
         '<table class="key-facts-table">',
         f"<caption>{e('Key facts of the report: the value as printed, and whether the suite recomputes it or quotes it')}</caption>",
         "<thead><tr>"
-        + "".join(f'<th scope="col">{e(h)}</th>' for h in ("Key fact", "As printed", "How we get it", "Rebuilt", "Status", "Where the report says it"))
+        + "".join(
+            f'<th scope="col">{e(h)}</th>'
+            for h in ("Key fact", "As printed", "How we get it", "Rebuilt", "Status", "Where the report says it")
+        )
         + "</tr></thead>",
         "<tbody>",
     ]

@@ -24,6 +24,20 @@ footer{border-top:1px solid #b1b4b6;margin-top:32px;padding-top:8px;font-size:0.
 a{color:#1d70b8}
 .notebook .jp-InputArea,.notebook .input_area{display:none}
 .notebook img{max-width:100%}
+.skip{position:absolute;left:-999px}.skip:focus{left:8px;top:8px;background:#fd0;color:#0b0c0c;padding:4px}
+header.site a[aria-current="page"]{text-decoration:none;border-bottom:3px solid #fff}
+.verdict{background:#f3f2f1;border-left:6px solid #12436D;padding:10px 14px}
+.problem{background:#fde8e8;border-left:6px solid #b2182b;padding:8px 12px}
+section.figure{border-top:2px solid #12436D;margin-top:32px;padding-top:4px}
+.figno{color:#12436D;margin-right:6px}
+.subtitle{font-weight:bold;color:#0b0c0c}
+figcaption details{display:inline}
+.links a{white-space:nowrap}
+table caption{text-align:left;font-weight:bold;padding:4px 0}
+.status-not-built,.status-quoted{background:#f3f2f1}
+.wording{display:block;font-weight:normal}
+code.hash{font-size:0.8em;word-break:break-all}
+td.url{word-break:break-all;max-width:320px}
 """
 
 TEMPLATE = """<!DOCTYPE html>
@@ -36,10 +50,14 @@ TEMPLATE = """<!DOCTYPE html>
 {{ head_extra | safe }}
 </head>
 <body>
-<header class="site"><a href="index.html">Index</a><a href="reconciliation.html">Reconciliation</a><a href="provenance.html">Provenance</a><a href="assumptions.html">Assumptions and caveats</a></header>
-<main>
+<a class="skip" href="#main">Skip to content</a>
+<header class="site"><nav aria-label="Site">
+{% for href, label in nav %}<a href="{{ href }}"{% if href == current %} aria-current="page"{% endif %}>{{ label }}</a>{% endfor %}
+</nav></header>
+<main id="main">
 <h1>{{ title }}</h1>
-<p class="meta">Edition <strong>{{ edition }}</strong>{% if edition_title %} ({{ edition_title }}){% endif %} &middot; built {{ built_at }}</p>
+<p class="meta">Edition <strong>{{ edition }}</strong>{% if edition_title %} ({{ edition_title }}){% endif %}
+ &middot; built {{ built_at }}</p>
 {% if banner %}<div class="banner" role="note"><strong>Substitute data.</strong> {{ banner }}</div>{% endif %}
 {{ body | safe }}
 <footer>{{ footer | safe }}</footer>
@@ -48,12 +66,57 @@ TEMPLATE = """<!DOCTYPE html>
 </html>
 """
 
+NAV = [
+    ("index.html", "Index"),
+    ("reconciliation.html", "Reconciliation"),
+    ("provenance.html", "Provenance"),
+    ("assumptions.html", "Assumptions and caveats"),
+]
+
 _env = Environment(autoescape=select_autoescape(default=True), trim_blocks=True, lstrip_blocks=True)
 _template = _env.from_string(TEMPLATE)
 
 
-def render_page(*, title: str, edition: str, body_html: str, edition_title: str = "", banner: str = "", footer_html: str = "",
-                head_extra: str = "", built_at: str | None = None) -> str:
-    """Wrap already-escaped ``body_html`` in the house page. ``title``, ``edition`` and ``banner`` are escaped here."""
-    return _template.render(title=title, edition=edition, edition_title=edition_title, banner=banner, body=body_html, footer=footer_html,
-                            css=CSS, head_extra=head_extra, built_at=built_at or time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
+def render_page(
+    *,
+    title: str,
+    edition: str,
+    body_html: str,
+    edition_title: str = "",
+    banner: str = "",
+    footer_html: str = "",
+    head_extra: str = "",
+    built_at: str | None = None,
+    current: str = "",
+) -> str:
+    """Wrap a body in the house page: navigation, title, edition, build time and any substitute-data banner.
+
+    Parameters
+    ----------
+    title, edition, edition_title, banner : str
+        Plain text; escaped here.
+    body_html, footer_html, head_extra : str
+        Already-escaped HTML, inserted as they are.
+    built_at : str, optional
+        The build time to show (default: now, UTC).
+    current : str
+        The navigation entry of this page (e.g. ``"index.html"``), marked ``aria-current``.
+
+    Returns
+    -------
+    str
+        A complete, self-contained HTML document (inline CSS, no external resource).
+    """
+    return _template.render(
+        title=title,
+        edition=edition,
+        edition_title=edition_title,
+        banner=banner,
+        body=body_html,
+        footer=footer_html,
+        css=CSS,
+        head_extra=head_extra,
+        nav=NAV,
+        current=current,
+        built_at=built_at or time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    )

@@ -1,6 +1,17 @@
-"""The reviewer's site for one edition, in ``reports/<edition>/``: index, reconciliation, provenance,
-assumptions and caveats. Everything is generated from the figure records and the manifest; every
-string is escaped."""
+"""The reviewer's site for one edition, in ``reports/<edition>/``, viewable offline with no CDN:
+
+- ``index.html`` reads like the report: key facts, then each figure in order with its title,
+  subtitle, chart (with alt text), notes and source, and links to the code-hidden notebook, the
+  data as CSV and an accessible spreadsheet;
+- ``<stem>_interactive.html`` for the maps (Figures 3 and 5): hover or focus shows each area's numbers;
+- ``reconciliation.html``: every published number against the rebuilt one, grouped by figure,
+  with a summary answering "does this reproduce the NAO?" and the automatic flags;
+- ``provenance.html``: every raw source, its URL, retrieval, sha256 and licence, and the build;
+- ``assumptions.html``: the AQA log gathered from the notebooks' declarations.
+
+Everything is generated from the figure records, the reconciliation CSV and the manifest the
+build writes; every string is escaped.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +19,10 @@ import csv
 import html
 import json
 import os
+import re
 import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +31,34 @@ from nao_analysis.report.page import render_page
 
 e = html.escape
 
+#: Reconciliation statuses in the order the reviewer reads them (the build's words, see nao_analysis.figure).
+STATUS_ORDER = ["pass", "differs (explained)", "source unavailable", "fail"]
+#: Files of a figure that the site copies beside its pages, so the folder can be moved as one piece.
+COPIED_SUFFIXES = {".png", ".svg", ".csv", ".json"}
 
-def _status_class(status: str) -> str:
+
+@dataclass(frozen=True)
+class FigureFiles:
+    """What the site has for one figure, as paths relative to the site folder."""
+
+    charts: list[str]
+    csvs: list[str]
+    spreadsheet: str | None
+    interactive: str | None
+    problems: list[str]
+
+
+def figure_label(figure_id: str) -> str:
+    """``"fig03"`` -> ``"Figure 3"``; ``"app2"`` -> ``"Appendix 2"``; anything else unchanged."""
+    match = re.fullmatch(r"(fig|app)0*(\d+)([a-z]?)", figure_id)
+    if not match:
+        return figure_id
+    kind = "Figure" if match.group(1) == "fig" else "Appendix"
+    return f"{kind} {match.group(2)}{match.group(3)}"
+
+
+def status_class(status: str) -> str:
+    """CSS class of a reconciliation status (colour is never the only cue: the status is also written)."""
     status = (status or "").lower()
     for key in ("pass", "fail", "differs", "unavailable"):
         if key in status:
@@ -26,174 +66,562 @@ def _status_class(status: str) -> str:
     return ""
 
 
-def _read_reconciliation(edition: str) -> list[dict[str, str]]:
-    path = paths.reports_dir(edition) / "reconciliation.csv"
+def read_reconciliation(path: Path) -> list[dict[str, str]]:
+    """The build's ``reconciliation.csv`` as a list of rows; empty if it does not exist yet."""
     if not path.exists():
         return []
     with open(path, newline="", encoding="utf-8") as handle:
         return list(csv.DictReader(handle))
 
 
-def _fmt(value: str) -> str:
+def format_number(value: str | float | None) -> str:
+    """A published or rebuilt number as the report would print it; text and blanks are escaped as they are."""
     try:
-        number = float(value)
+        number = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        return e(value or "")
-    return f"{number:,.0f}" if number.is_integer() or abs(number) >= 1000 else f"{number:,.1f}"
+        return e(str(value or ""))
+    if number != number:  # NaN
+        return ""
+    if number.is_integer() or abs(number) >= 1000:
+        return f"{number:,.0f}"
+    return f"{number:,.2f}".rstrip("0").rstrip(".") if abs(number) < 10 else f"{number:,.1f}"
 
 
-def reconciliation_table_html(rows: list[dict[str, str]], figure: str | None = None) -> str:
-    rows = [r for r in rows if figure is None or r["figure"] == figure]
+def status_counts(rows: Sequence[dict[str, str]]) -> dict[str, int]:
+    """Number of rows per status, in :data:`STATUS_ORDER` (other statuses after)."""
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row.get("status", "")] = counts.get(row.get("status", ""), 0) + 1
+    ordered = {s: counts[s] for s in STATUS_ORDER if s in counts}
+    ordered.update({s: n for s, n in counts.items() if s not in ordered})
+    return ordered
+
+
+def verdict(rows: Sequence[dict[str, str]]) -> str:
+    """A plain-English answer to "does this reproduce the NAO?" for a set of reconciliation rows."""
+    counts = status_counts(rows)
+    total = len(rows)
+    if not total:
+        return "Nothing to compare: no published numbers were reconciled in this build."
+    passed = counts.get("pass", 0)
+    differs = counts.get("differs (explained)", 0)
+    unavailable = counts.get("source unavailable", 0)
+    failed = counts.get("fail", 0)
+    parts = [f"{passed} of {total} published numbers are reproduced within tolerance"]
+    if differs:
+        parts.append(f"{differs} differ for a stated reason (such as substitute data, another basis or vintage)")
+    if unavailable:
+        parts.append(f"{unavailable} could not be rebuilt because their source was unavailable")
+    if failed:
+        parts.append(f"{failed} differ with no explanation and need investigating")
+    sentence = "; ".join(parts) + "."
+    if passed == total:
+        return "Yes. " + sentence
+    if failed:
+        return "Not fully: " + sentence
+    return "Partly. " + sentence
+
+
+def reconciliation_table_html(rows: Sequence[dict[str, str]], caption: str = "Published numbers against the rebuilt ones") -> str:
+    """An accessible table of reconciliation rows (status written in words and shown by row colour)."""
     if not rows:
         return "<p>No published numbers to reconcile for this figure.</p>"
-    out = ['<table><caption>Published numbers against the rebuilt ones</caption><thead><tr>'
-           '<th scope="col">Check</th><th scope="col">Published</th><th scope="col">Rebuilt</th><th scope="col">Tolerance</th>'
-           '<th scope="col">Unit</th><th scope="col">Status</th><th scope="col">Note</th><th scope="col">Citation</th></tr></thead><tbody>']
+    out = [
+        f'<table class="recon"><caption>{e(caption)}</caption><thead><tr>'
+        '<th scope="col">Check</th><th scope="col">Published</th><th scope="col">Rebuilt</th><th scope="col">Tolerance</th>'
+        '<th scope="col">Unit</th><th scope="col">Status</th><th scope="col">Note</th><th scope="col">Citation</th></tr></thead><tbody>'
+    ]
     for r in rows:
-        out.append(f'<tr class="{_status_class(r["status"])}"><th scope="row">{e(r.get("description") or r["check"])}<br><code>{e(r["figure"])}.{e(r["check"])}</code></th>'
-                   f'<td class="num">{_fmt(r["published"])}</td><td class="num">{_fmt(r["rebuilt"])}</td><td class="num">{_fmt(r["tolerance"])}</td>'
-                   f'<td>{e(r["unit"])}</td><td>{e(r["status"])}</td><td>{e(r["note"])}</td><td>{e(r.get("citation", ""))}</td></tr>')
+        out.append(
+            f'<tr class="{status_class(r.get("status", ""))}"><th scope="row">{e(r.get("description") or r.get("check", ""))}'
+            f"<br><code>{e(r.get('figure', ''))}.{e(r.get('check', ''))}</code></th>"
+            f'<td class="num">{format_number(r.get("published"))}</td>'
+            f'<td class="num">{format_number(r.get("rebuilt")) or "not rebuilt"}</td>'
+            f'<td class="num">{format_number(r.get("tolerance"))}</td><td>{e(r.get("unit", ""))}</td>'
+            f"<td><strong>{e(r.get('status', ''))}</strong></td><td>{e(r.get('note', ''))}</td><td>{e(r.get('citation', ''))}</td></tr>"
+        )
     out.append("</tbody></table>")
     return "".join(out)
 
 
-def _copy_figure_files(edition: str, record: dict[str, Any]) -> list[str]:
-    """Copy a figure's chart and data files into the site folder so it can be moved as one piece."""
-    source_dir = paths.figures_dir(edition)
-    target_dir = paths.reports_dir(edition) / "figures"
-    target_dir.mkdir(parents=True, exist_ok=True)
-    copied = []
+def _counts_text(rows: Sequence[dict[str, str]]) -> str:
+    return ", ".join(f"{n} {s}" for s, n in status_counts(rows).items()) or "none"
+
+
+# -- files -------------------------------------------------------------------------------------------
+
+
+def _copy_atomic(source: Path, target: Path) -> None:
+    tmp = target.with_name(f".{target.name}.tmp")
+    shutil.copyfile(source, tmp)
+    os.replace(tmp, target)
+
+
+def _figure_csvs(figures_dir: Path, record: dict[str, Any]) -> list[str]:
+    return [n for n in record.get("outputs", []) if n.endswith(".csv") and (figures_dir / n).exists()]
+
+
+def _write_spreadsheet(record: dict[str, Any], figures_dir: Path, target: Path, built_at: str) -> None:
+    import pandas as pd
+
+    from nao_analysis.report.spreadsheet import SheetTable, write_figure_workbook
+
+    label = figure_label(record["figure"])
+    tables = []
+    for name in _figure_csvs(figures_dir, record):
+        suffix = name[len(record["stem"]) : -len(".csv")].lstrip("_")
+        frame = pd.read_csv(figures_dir / name)
+        title = f"{label}: {record['title']}" if not suffix else f"{label}: {suffix.replace('_', ' ')}"
+        tables.append(SheetTable(sheet=suffix or "Data", title=title, frame=frame, description=f"From {name}."))
+    if not tables:
+        return
+    write_figure_workbook(
+        target,
+        title=f"{label}: {record['title']}",
+        subtitle=record.get("subtitle", ""),
+        tables=tables,
+        notes=record.get("notes", []),
+        assumptions=record.get("assumptions", []),
+        caveats=record.get("caveats", []),
+        source=record.get("source", ""),
+        edition=record.get("edition", ""),
+        substitute_data=record.get("banner", ""),
+        built_at=built_at,
+    )
+
+
+def publish_figure_files(record: dict[str, Any], figures_dir: Path, site_dir: Path, common: dict[str, Any]) -> FigureFiles:
+    """Copy a figure's charts and data into ``<site>/figures/``, write its spreadsheet and, for a map, its interactive page.
+
+    Parameters
+    ----------
+    record : dict
+        The figure's record as written by ``fig.finish()``.
+    figures_dir : pathlib.Path
+        ``figures/<edition>/``, where the build put the charts and CSVs.
+    site_dir : pathlib.Path
+        ``reports/<edition>/``.
+    common : dict
+        Keyword arguments for :func:`render_page` shared by every page of the site.
+
+    Returns
+    -------
+    FigureFiles
+        Site-relative names of what was written, and any problem met (shown on the index, never raised:
+        one figure's trouble must not hide the others).
+    """
+    target = site_dir / "figures"
+    target.mkdir(parents=True, exist_ok=True)
+    charts, csvs, problems = [], [], []
     for name in record.get("outputs", []):
-        src = source_dir / name
-        if src.suffix in {".png", ".svg", ".csv", ".html", ".json"} and src.exists():
-            tmp = target_dir / f".{name}.tmp"
-            shutil.copyfile(src, tmp)
-            os.replace(tmp, target_dir / name)
-            copied.append(name)
-    return copied
+        source = figures_dir / name
+        if Path(name).suffix in COPIED_SUFFIXES and source.exists():
+            _copy_atomic(source, target / name)
+            if name.endswith(".png"):
+                charts.append(f"figures/{name}")
+            elif name.endswith(".csv"):
+                csvs.append(f"figures/{name}")
+    spreadsheet = None
+    try:
+        xlsx = target / f"{record['stem']}.xlsx"
+        _write_spreadsheet(record, figures_dir, xlsx, common.get("built_at", ""))
+        if xlsx.exists():
+            spreadsheet = f"figures/{xlsx.name}"
+    except Exception as exc:  # shown on the index so the reviewer knows the spreadsheet is missing and why
+        problems.append(f"spreadsheet not written: {exc}")
+    interactive = None
+    try:
+        interactive = write_interactive_page(record, figures_dir, site_dir, common)
+    except Exception as exc:  # as above: the static map remains
+        problems.append(f"interactive map not written: {exc}")
+    return FigureFiles(charts, csvs, spreadsheet, interactive, problems)
 
 
-def figure_section(edition: str, record: dict[str, Any], rows: list[dict[str, str]]) -> str:
-    files = _copy_figure_files(edition, record)
-    parts = [f'<section id="{e(record["figure"])}"><h2>{e(record["figure"].replace("fig", "Figure ").replace("app", "Appendix "))}: {e(record["title"])}</h2>']
-    if record.get("subtitle"):
-        parts.append(f"<p><strong>{e(record['subtitle'])}</strong></p>")
+def write_interactive_page(record: dict[str, Any], figures_dir: Path, site_dir: Path, common: dict[str, Any]) -> str | None:
+    """Write ``<stem>_interactive.html`` for a map figure; return its site-relative name, or None for other figures."""
+    from nao_analysis.report.interactive_map import interactive_map_for_record
+
+    made = interactive_map_for_record(record, figures_dir)
+    if made is None:
+        return None
+    body, css = made
+    label = figure_label(record["figure"])
+    intro = (f"<p>{e(record.get('subtitle', ''))}</p>" if record.get("subtitle") else "") + (
+        "<p>Hover over an area, or move to it with the Tab key, to see its name, its value, the figures it is calculated from "
+        f'and any flag. The static map (for print) is on the <a href="index.html#{e(record["figure"])}">index</a>; '
+        f'the data are in <a href="figures/{e(record["stem"])}.csv">CSV</a>.</p>'
+    )
     if record.get("banner"):
-        parts.append(f'<div class="banner" role="note">{e(record["banner"])}</div>')
-    for name in files:
-        if name.endswith(".png"):
-            alt = record.get("alt_text", {}).get(name, record["title"])
-            svg = name[:-4] + ".svg"
-            parts.append(f'<figure><img src="figures/{e(name)}" alt="{e(alt)}" loading="lazy">'
-                         f'<figcaption>{e(alt)} <a href="figures/{e(svg)}">SVG</a></figcaption></figure>')
-    interactive = paths.reports_dir(edition) / f"{record['stem']}_interactive.html"
-    if interactive.exists():
-        parts.append(f'<p><a href="{e(interactive.name)}">Interactive map</a></p>')
+        intro += f'<div class="banner" role="note"><strong>{e(label)} uses substitute data.</strong> {e(record["banner"])}</div>'
+    notes = "".join(f"<li>{e(n)}</li>" for n in record.get("notes", []))
+    body_html = (
+        intro
+        + body
+        + (f"<h2>Notes</h2><ol>{notes}</ol>" if notes else "")
+        + f"<p><strong>Source:</strong> {e(record.get('source', ''))}</p>"
+    )
+    name = f"{record['stem']}_interactive.html"
+    write_text(
+        site_dir / name,
+        render_page(title=f"{label} (interactive): {record['title']}", body_html=body_html, head_extra=f"<style>{css}</style>", **common),
+    )
+    return name
+
+
+# -- sections ----------------------------------------------------------------------------------------
+
+
+def figure_section(record: dict[str, Any], files: FigureFiles, rows: Sequence[dict[str, str]]) -> str:
+    """The index's section for one built figure, laid out like the report's figure."""
+    figure = record["figure"]
+    label = figure_label(figure)
+    parts = [
+        f'<section class="figure" id="{e(figure)}" aria-labelledby="{e(figure)}-title">',
+        f'<h2 id="{e(figure)}-title"><span class="figno">{e(label)}</span> {e(record["title"])}</h2>',
+    ]
+    if record.get("subtitle"):
+        parts.append(f'<p class="subtitle">{e(record["subtitle"])}</p>')
+    if record.get("banner"):
+        parts.append(f'<div class="banner" role="note"><strong>{e(label)} uses substitute data.</strong> {e(record["banner"])}</div>')
+    for chart in files.charts:
+        name = chart.removeprefix("figures/")
+        alt = record.get("alt_text", {}).get(name) or record["title"]
+        svg = chart[:-4] + ".svg"
+        parts.append(
+            f'<figure><img src="{e(chart)}" alt="{e(alt)}">'
+            f'<figcaption>{e(label)}. <a href="{e(svg)}">Vector (SVG)</a> &middot; '
+            f"<details><summary>Text description of the chart</summary>{e(alt)}</details></figcaption></figure>"
+        )
+    if files.interactive:
+        parts.append(
+            f'<p class="interactive"><a href="{e(files.interactive)}">Explore the interactive map of {e(label)}</a> '
+            "(hover over an area to see its numbers)</p>"
+        )
     if record.get("notes"):
-        parts.append("<p><strong>Notes</strong></p><ol>" + "".join(f"<li>{e(n)}</li>" for n in record["notes"]) + "</ol>")
+        parts.append("<h3>Notes</h3><ol>" + "".join(f"<li>{e(n)}</li>" for n in record["notes"]) + "</ol>")
     parts.append(f"<p><strong>Source:</strong> {e(record.get('source', ''))}</p>")
-    links = [f'<a href="{e(record["stem"])}.html">notebook (code hidden)</a>']
-    links += [f'<a href="figures/{e(n)}">data: {e(n)}</a>' for n in files if n.endswith(".csv")]
-    links += [f'<a href="figures/{e(n)}">{e(n)}</a>' for n in files if n.endswith(".xlsx") or n.endswith(".ods")]
-    parts.append("<p>" + " &middot; ".join(links) + "</p>")
-    parts.append(reconciliation_table_html(rows, record["figure"]))
+    links = [f'<a href="{e(record["stem"])}.html">Notebook (code hidden)</a>']
+    links += [f'<a href="{e(c)}">Data (CSV): {e(c.removeprefix("figures/"))}</a>' for c in files.csvs]
+    if files.spreadsheet:
+        links.append(f'<a href="{e(files.spreadsheet)}">Accessible spreadsheet (XLSX)</a>')
+    parts.append('<p class="links">' + " &middot; ".join(links) + "</p>")
+    for problem in files.problems:
+        parts.append(f'<p class="problem" role="note">{e(problem)}</p>')
+    figure_rows = [r for r in rows if r.get("figure") == figure]
+    if figure_rows:
+        parts.append(
+            f'<p class="recon-summary"><strong>Reconciliation:</strong> {e(_counts_text(figure_rows))}. '
+            f'<a href="reconciliation.html#{e(figure)}">Published against rebuilt numbers</a></p>'
+        )
     parts.append("</section>")
     return "".join(parts)
 
 
-def _key_facts_html(rows: list[dict[str, str]]) -> str:
-    try:
-        import pandas as pd
-        import yaml
+def unbuilt_section(figure: str, status: str, message: str, rows: Sequence[dict[str, str]]) -> str:
+    """The index's section for a figure this build could not make: why, and its published numbers."""
+    label = figure_label(figure)
+    figure_rows = [r for r in rows if r.get("figure") == figure]
+    return (
+        f'<section class="figure" id="{e(figure)}"><h2><span class="figno">{e(label)}</span> not built</h2>'
+        f'<p class="problem" role="note">{e(status)}: {e(message)}</p>'
+        + (
+            f'<p><a href="reconciliation.html#{e(figure)}">Its published numbers</a> ({e(_counts_text(figure_rows))})</p>'
+            if figure_rows
+            else ""
+        )
+        + "</section>"
+    )
 
-        from nao_analysis.report.key_facts import key_facts_html, key_facts_table
-    except ImportError:
-        return ""
+
+def key_facts_section(rows: Sequence[dict[str, str]]) -> str:
+    """The Key facts block from ``data/manual/key_facts.yaml`` joined to the reconciliation (empty if not available)."""
     facts_file = paths.manual_dir() / "key_facts.yaml"
     if not facts_file.exists():
         return ""
-    facts = yaml.safe_load(facts_file.read_text(encoding="utf-8"))
     try:
-        table = key_facts_table(facts, pd.DataFrame(rows))
-        return "<h2>Key facts</h2>" + key_facts_html(table)
+        import pandas as pd
+
+        from nao_analysis.report.key_facts import key_facts_html, key_facts_table, load_key_facts
+    except ImportError:
+        return ""
+    try:
+        columns = ["check", "figure", "published", "rebuilt", "tolerance", "unit", "status", "note"]
+        frame = pd.DataFrame(list(rows)) if rows else pd.DataFrame(columns=columns)
+        return key_facts_html(key_facts_table(load_key_facts(facts_file), frame))
     except Exception as exc:  # the index must still render; the problem is shown, not hidden
-        return f'<h2>Key facts</h2><p class="banner">Key facts could not be assembled: {e(str(exc))}</p>'
+        return f'<h2>Key facts</h2><p class="problem" role="note">Key facts could not be assembled: {e(str(exc))}</p>'
+
+
+def collect_flags(records: Sequence[dict[str, Any]], figures_dir: Path, site_dir: Path) -> list[dict[str, str]]:
+    """Automatic flags raised by the figures: rows of a figure CSV with a non-empty ``flag`` column,
+    every row of a ``*_flags.csv`` output, and any legacy ``reports/<edition>/flags.csv``.
+
+    Returns
+    -------
+    list of dict
+        ``figure``, ``area`` (name, or code), ``code``, ``flag``.
+    """
+    flags: list[dict[str, str]] = []
+    for record in records:
+        for name in _figure_csvs(figures_dir, record):
+            with open(figures_dir / name, newline="", encoding="utf-8") as handle:
+                reader = csv.DictReader(handle)
+                fields = reader.fieldnames or []
+                name_field = next((f for f in fields if f.endswith("name")), None)
+                code_field = next((f for f in fields if f.endswith("code")), None)
+                flag_fields = [f for f in fields if f == "flag" or f.endswith("_flag")]
+                is_flag_file = name.endswith("_flags.csv")
+                for row in reader:
+                    texts = [row[f] for f in flag_fields if (row.get(f) or "").strip()]
+                    if is_flag_file and not texts:
+                        texts = ["; ".join(f"{k}: {v}" for k, v in row.items() if k not in (name_field, code_field) and v)]
+                    for text in texts:
+                        flags.append(
+                            {
+                                "figure": record["figure"],
+                                "area": row.get(name_field or "", "") or row.get(code_field or "", ""),
+                                "code": row.get(code_field or "", ""),
+                                "flag": text,
+                            }
+                        )
+    legacy = site_dir / "flags.csv"
+    if legacy.exists():
+        with open(legacy, newline="", encoding="utf-8") as handle:
+            for row in csv.DictReader(handle):
+                flags.append(
+                    {
+                        "figure": row.get("figure", ""),
+                        "area": row.get("area", "") or row.get("name", ""),
+                        "code": row.get("code", ""),
+                        "flag": row.get("flag", "") or "; ".join(f"{k}: {v}" for k, v in row.items() if v),
+                    }
+                )
+    return flags
+
+
+# -- pages -------------------------------------------------------------------------------------------
+
+
+def index_body(edition, results, sections: dict[str, str], rows: Sequence[dict[str, str]]) -> str:
+    """The index page body: description, contents, key facts, then every figure in the edition's order."""
+    contents = []
+    for r in results:
+        title = (r.record or {}).get("title", "")
+        contents.append(
+            f'<tr><th scope="row"><a href="#{e(r.figure)}">{e(figure_label(r.figure))}</a></th><td>{e(title)}</td>'
+            f"<td>{e(r.status)}</td><td>{e(r.message)}</td></tr>"
+        )
+    body = [
+        f"<p>{e(edition.header.description)}</p>",
+        f'<p class="verdict"><strong>Does this reproduce the NAO?</strong> {e(verdict(rows))} '
+        '<a href="reconciliation.html">See the reconciliation</a>.</p>',
+        key_facts_section(rows),
+        '<h2>Figures</h2><table><caption>Figures of this edition and their build status</caption><thead><tr><th scope="col">Figure</th>'
+        '<th scope="col">Title</th><th scope="col">Status</th><th scope="col">Message</th></tr></thead>'
+        f"<tbody>{''.join(contents)}</tbody></table>",
+    ]
+    body += [sections[r.figure] for r in results]
+    return "".join(body)
+
+
+def reconciliation_body(results, rows: Sequence[dict[str, str]], flags: Sequence[dict[str, str]]) -> str:
+    """Summary verdict, a per-figure summary table, each figure's rows, and the automatic flags."""
+    by_figure: dict[str, list[dict[str, str]]] = {}
+    for r in rows:
+        by_figure.setdefault(r.get("figure", ""), []).append(r)
+    order = [r.figure for r in results] + [f for f in by_figure if f not in {r.figure for r in results}]
+    titles = {r.figure: (r.record or {}).get("title", "") for r in results}
+    out = [
+        f'<p class="verdict"><strong>Does this reproduce the NAO?</strong> {e(verdict(rows))}</p>',
+        "<p><em>pass</em>: within the stated tolerance of the published number. <em>differs (explained)</em>: outside tolerance for "
+        "a stated reason, such as substitute data, a different basis or a later vintage. <em>source unavailable</em>: the input "
+        "could not be had in this build, so the number was not rebuilt. <em>fail</em>: outside tolerance with no explanation.</p>",
+    ]
+    summary = ['<table><caption>Reconciliation by figure</caption><thead><tr><th scope="col">Figure</th>']
+    summary += [f'<th scope="col">{e(s)}</th>' for s in STATUS_ORDER]
+    summary.append('<th scope="col">Answer</th></tr></thead><tbody>')
+    for figure in order:
+        figure_rows = by_figure.get(figure, [])
+        counts = status_counts(figure_rows)
+        summary.append(
+            f'<tr><th scope="row"><a href="#{e(figure)}">{e(figure_label(figure))}</a></th>'
+            + "".join(f'<td class="num">{counts.get(s, 0)}</td>' for s in STATUS_ORDER)
+            + f"<td>{e(verdict(figure_rows))}</td></tr>"
+        )
+    summary.append("</tbody></table>")
+    out += summary
+    for figure in order:
+        figure_rows = by_figure.get(figure, [])
+        heading = f"{figure_label(figure)}: {titles.get(figure, '')}".rstrip(": ")
+        out.append(
+            f'<section id="{e(figure)}"><h2>{e(heading)}</h2>'
+            + reconciliation_table_html(figure_rows, caption=f"{figure_label(figure)}: published against rebuilt")
+            + "</section>"
+        )
+    out.append('<section id="flags"><h2>Automatic flags</h2>')
+    if flags:
+        out.append(
+            "<p>Values the figures flag automatically (for example implausible changes, where spending probably moved between "
+            "lines or bodies). They are kept in the data and the maps, and named here so a reviewer can judge them.</p>"
+            '<table><caption>Automatic flags</caption><thead><tr><th scope="col">Figure</th><th scope="col">Area</th>'
+            '<th scope="col">Code</th><th scope="col">Flag</th></tr></thead><tbody>'
+            + "".join(
+                f'<tr><th scope="row">{e(figure_label(f["figure"]))}</th><td>{e(f["area"])}</td><td>{e(f["code"])}</td>'
+                f"<td>{e(f['flag'])}</td></tr>"
+                for f in flags
+            )
+            + "</tbody></table>"
+        )
+    else:
+        out.append("<p>No figure raised an automatic flag in this build.</p>")
+    out.append("</section>")
+    return "".join(out)
+
+
+def provenance_body(manifest: dict[str, Any]) -> str:
+    """Every raw source with URL, retrieval, sha256, licence and users; then the parameters and the build."""
+    out = [
+        '<table class="provenance"><caption>Raw sources used by this build</caption><thead><tr>'
+        '<th scope="col">Source</th><th scope="col">Kind</th>'
+        '<th scope="col">Official URL / copied from</th><th scope="col">Retrieved</th><th scope="col">sha256</th>'
+        '<th scope="col">Licence</th><th scope="col">Used by</th></tr></thead><tbody>'
+    ]
+    for source_id, info in sorted((manifest.get("inputs") or {}).items()):
+        url = info.get("official_url") or ""
+        link = f'<a href="{e(url)}" rel="noreferrer">{e(url)}</a>' if url.startswith(("https://", "http://")) else e(url)
+        copied = info.get("copied_from") or ""
+        used_by = ", ".join(f'<a href="index.html#{e(f)}">{e(figure_label(f))}</a>' for f in info.get("figures", []))
+        out.append(
+            f'<tr><th scope="row">{e(info.get("title", source_id))}<br><code>{e(source_id)}</code></th><td>{e(info.get("kind", ""))}</td>'
+            f'<td class="url">{link}{"<br>copied from " + e(copied) if copied else ""}</td>'
+            f"<td>{e(info.get('retrieved_at', ''))}{' via ' + e(info.get('origin', '')) if info.get('origin') else ''}</td>"
+            f'<td><code class="hash">{e(info.get("sha256", ""))}</code></td><td>{e(info.get("licence", ""))}</td><td>{used_by}</td></tr>'
+        )
+    out.append("</tbody></table>")
+    out.append(
+        "<h2>Build</h2><table><caption>This build</caption><tbody>"
+        f'<tr><th scope="row">Git commit</th><td><code>{e(str(manifest.get("git_commit", "unknown")))}</code></td></tr>'
+        f'<tr><th scope="row">Built at</th><td>{e(str(manifest.get("built_at", "")))}</td></tr>'
+        f'<tr><th scope="row">Overrides</th><td>{e(", ".join(manifest.get("overrides") or []) or "none")}</td></tr>'
+        f'<tr><th scope="row">Total seconds</th><td>{e(str(manifest.get("total_seconds", "")))}</td></tr></tbody></table>'
+    )
+    versions = manifest.get("package_versions") or {}
+    out.append(
+        '<h2>Package versions</h2><table><caption>Python and package versions</caption><thead><tr><th scope="col">Package</th>'
+        '<th scope="col">Version</th></tr></thead><tbody>'
+        + "".join(f'<tr><th scope="row">{e(k)}</th><td>{e(str(v))}</td></tr>' for k, v in versions.items())
+        + "</tbody></table>"
+    )
+    out.append("<h2>Edition parameters</h2>")
+    for figure, params in (manifest.get("parameters") or {}).items():
+        out.append(
+            f"<h3>{e(figure_label(figure))}</h3><table><caption>Parameters of {e(figure)}</caption><tbody>"
+            + "".join(
+                f'<tr><th scope="row"><code>{e(k)}</code></th><td><code>{e(json.dumps(v))}</code></td></tr>' for k, v in params.items()
+            )
+            + "</tbody></table>"
+        )
+    return "".join(out)
+
+
+def assumptions_body(results) -> str:
+    """The AQA log: each figure's declared assumptions, caveats and substitute-data statements."""
+    out = [
+        "<p>Assumptions and caveats as each figure notebook declares them (one structured <code>fig.declare(...)</code> per "
+        "notebook, gathered automatically; nothing is written twice), with the edition's substitute-data statements.</p>"
+    ]
+    for result in results:
+        record = result.record or {}
+        items = [("Assumption", t) for t in record.get("assumptions", [])] + [("Caveat", t) for t in record.get("caveats", [])]
+        items += [("Substitute data", t) for t in record.get("deviations", [])]
+        if not items:
+            continue
+        heading = f"{figure_label(result.figure)}: {record.get('title', '')}"
+        out.append(
+            f'<section id="{e(result.figure)}"><h2>{e(heading)}</h2>'
+            f"<table><caption>{e(figure_label(result.figure))}: assumptions and caveats</caption>"
+            '<thead><tr><th scope="col">Type</th><th scope="col">Text</th></tr></thead><tbody>'
+            + "".join(f'<tr><th scope="row">{e(kind)}</th><td>{e(text)}</td></tr>' for kind, text in items)
+            + "</tbody></table></section>"
+        )
+    return "".join(out)
 
 
 def write_site(edition, results) -> Path:
-    """Write index.html, reconciliation.html, provenance.html and assumptions.html for the edition."""
-    out = paths.reports_dir(edition.name)
-    out.mkdir(parents=True, exist_ok=True)
-    rows = _read_reconciliation(edition.name)
-    manifest_path = out / "manifest.json"
+    """Write the reviewer's site for an edition into ``reports/<edition>/`` and return the index's path.
+
+    Parameters
+    ----------
+    edition : nao_analysis.editions.Edition
+        The edition built.
+    results : list of nao_analysis.build.FigureResult
+        One per figure of the edition, in its order; ``record`` is None for a figure not built.
+
+    Returns
+    -------
+    pathlib.Path
+        ``reports/<edition>/index.html``.
+    """
+    site_dir = paths.reports_dir(edition.name)
+    figures_dir = paths.figures_dir(edition.name)
+    site_dir.mkdir(parents=True, exist_ok=True)
+    rows = read_reconciliation(site_dir / "reconciliation.csv")
+    manifest_path = site_dir / "manifest.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
     banner = ""
     if edition.header.substitute_data:
-        banner = f"This edition ('{edition.name}') is built on substitute data: " + " ".join(d.description for d in edition.header.deviations)
-    common = {"edition": edition.name, "edition_title": edition.header.title, "banner": banner,
-              "footer_html": f"git commit {e(manifest.get('git_commit', 'unknown'))} &middot; <a href=\"manifest.json\">manifest.json</a> &middot; <a href=\"reconciliation.csv\">reconciliation.csv</a>"}
+        banner = f"This edition ('{edition.name}') is built on substitute data: " + " ".join(
+            d.description for d in edition.header.deviations
+        )
+    built_at = str(manifest.get("built_at", "")).replace("T", " ").replace("Z", " UTC") or None
+    common = {
+        "edition": edition.name,
+        "edition_title": edition.header.title,
+        "banner": banner,
+        "built_at": built_at,
+        "footer_html": f'git commit {e(str(manifest.get("git_commit", "unknown")))} &middot; <a href="manifest.json">manifest.json</a>'
+        ' &middot; <a href="reconciliation.csv">reconciliation.csv</a>',
+    }
 
-    status_rows = "".join(f'<tr><th scope="row"><a href="#{e(r.figure)}">{e(r.figure)}</a></th><td>{e(r.status)}</td><td>{e(r.message)}</td></tr>' for r in results)
-    body = [f"<p>{e(edition.header.description)}</p>", _key_facts_html(rows),
-            '<h2>Figures</h2><table><thead><tr><th scope="col">Figure</th><th scope="col">Status</th><th scope="col">Message</th></tr></thead>'
-            f"<tbody>{status_rows}</tbody></table>"]
+    sections: dict[str, str] = {}
     for result in results:
         if result.record:
-            body.append(figure_section(edition.name, result.record, rows))
+            files = publish_figure_files(result.record, figures_dir, site_dir, common)
+            sections[result.figure] = figure_section(result.record, files, rows)
         else:
-            body.append(f'<section id="{e(result.figure)}"><h2>{e(result.figure)}</h2><p class="banner">Not built: {e(result.status)}. {e(result.message)}</p>'
-                        + reconciliation_table_html(rows, result.figure) + "</section>")
-    _write(out / "index.html", render_page(title="Reducing the harm from illegal drugs: figures rebuilt", body_html="".join(body), **common))
-
-    by_figure: dict[str, list[dict[str, str]]] = {}
-    for r in rows:
-        by_figure.setdefault(r["figure"], []).append(r)
-    counts: dict[str, int] = {}
-    for r in rows:
-        counts[r["status"]] = counts.get(r["status"], 0) + 1
-    summary = ", ".join(f"{n} {e(s)}" for s, n in sorted(counts.items()))
-    recon = [f"<p>Does this reproduce the NAO? {len(rows)} published numbers: {summary}. "
-             "<em>pass</em>: within tolerance; <em>differs (explained)</em>: outside tolerance for a stated reason (e.g. different data basis or vintage); "
-             "<em>fail</em>: outside tolerance with no explanation; <em>source unavailable</em>: the input could not be had in this build.</p>"]
-    for figure, figure_rows in by_figure.items():
-        recon.append(f"<h2>{e(figure)}</h2>" + reconciliation_table_html(figure_rows))
-    flags_file = out / "flags.csv"
-    if flags_file.exists():
-        with open(flags_file, newline="", encoding="utf-8") as handle:
-            flags = list(csv.DictReader(handle))
-        if flags:
-            recon.append("<h2>Automatic flags</h2><table><thead><tr>" + "".join(f'<th scope="col">{e(k)}</th>' for k in flags[0]) + "</tr></thead><tbody>"
-                         + "".join("<tr>" + "".join(f"<td>{e(v or '')}</td>" for v in f.values()) + "</tr>" for f in flags) + "</tbody></table>")
-    _write(out / "reconciliation.html", render_page(title="Reconciliation with the published report", body_html="".join(recon), **common))
-
-    prov = ['<table><thead><tr><th scope="col">Source</th><th scope="col">Kind</th><th scope="col">Official URL / copied from</th>'
-            '<th scope="col">Retrieved</th><th scope="col">sha256</th><th scope="col">Licence</th><th scope="col">Used by</th></tr></thead><tbody>']
-    for source_id, info in sorted((manifest.get("inputs") or {}).items()):
-        origin = info.get("official_url") or ""
-        copied = info.get("copied_from") or ""
-        prov.append(f'<tr><th scope="row">{e(info.get("title", source_id))}<br><code>{e(source_id)}</code></th><td>{e(info.get("kind", ""))}</td>'
-                    f'<td>{e(origin)}{"<br>copied from " + e(copied) if copied else ""}</td><td>{e(info.get("retrieved_at", ""))} via {e(info.get("origin", ""))}</td>'
-                    f'<td><code>{e(info.get("sha256", ""))}</code></td><td>{e(info.get("licence", ""))}</td><td>{e(", ".join(info.get("figures", [])))}</td></tr>')
-    prov.append("</tbody></table>")
-    prov.append("<h2>Edition parameters</h2><pre>" + e(json.dumps(manifest.get("parameters", {}), indent=2)) + "</pre>")
-    prov.append("<h2>Build</h2><pre>" + e(json.dumps({k: manifest.get(k) for k in ("git_commit", "built_at", "package_versions", "overrides", "figures")}, indent=2)) + "</pre>")
-    _write(out / "provenance.html", render_page(title="Provenance of every input", body_html="".join(prov), **common))
-
-    aqa = ['<p>Assumptions and caveats declared by each figure notebook (one structured declaration per notebook; nothing is written twice).</p>'
-           '<table><thead><tr><th scope="col">Figure</th><th scope="col">Type</th><th scope="col">Text</th></tr></thead><tbody>']
-    for result in results:
-        record = result.record or {}
-        for kind in ("assumptions", "caveats"):
-            for text in record.get(kind, []):
-                aqa.append(f'<tr><th scope="row">{e(result.figure)}</th><td>{e(kind[:-1])}</td><td>{e(text)}</td></tr>')
-        for text in record.get("deviations", []):
-            aqa.append(f'<tr><th scope="row">{e(result.figure)}</th><td>substitute data</td><td>{e(text)}</td></tr>')
-    aqa.append("</tbody></table>")
-    _write(out / "assumptions.html", render_page(title="Assumptions and caveats (AQA log)", body_html="".join(aqa), **common))
-    return out / "index.html"
+            sections[result.figure] = unbuilt_section(result.figure, result.status, result.message, rows)
+    write_text(
+        site_dir / "index.html",
+        render_page(
+            title="Reducing the harm from illegal drugs: figures rebuilt",
+            body_html=index_body(edition, results, sections, rows),
+            current="index.html",
+            **common,
+        ),
+    )
+    flags = collect_flags([r.record for r in results if r.record], figures_dir, site_dir)
+    write_text(
+        site_dir / "reconciliation.html",
+        render_page(
+            title="Reconciliation with the published report",
+            current="reconciliation.html",
+            body_html=reconciliation_body(results, rows, flags),
+            **common,
+        ),
+    )
+    write_text(
+        site_dir / "provenance.html",
+        render_page(title="Provenance of every input", current="provenance.html", body_html=provenance_body(manifest), **common),
+    )
+    write_text(
+        site_dir / "assumptions.html",
+        render_page(title="Assumptions and caveats (AQA log)", current="assumptions.html", body_html=assumptions_body(results), **common),
+    )
+    return site_dir / "index.html"
 
 
-def _write(path: Path, text: str) -> None:
+def write_text(path: Path, text: str) -> None:
+    """Write a page atomically (a reader never sees half a page)."""
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)

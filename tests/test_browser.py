@@ -1,0 +1,212 @@
+"""The reviewer's site in a real browser: headless Debian Chromium driven by Playwright.
+
+A module fixture builds the ``offline`` edition from the mirror into a temporary output root and
+serves ``reports/offline/`` from a local HTTP server on 127.0.0.1. The tests check that no page logs
+a console error, every image, link and data download resolves, the interactive maps render and
+show a tooltip on hover, and the site asks for nothing outside itself. A screenshot of every page
+is saved in ``test-artifacts/screenshots/``.
+
+Chromium comes from ``make browser-deps`` (Debian's ``chromium`` package); without it these tests skip.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import threading
+from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urldefrag, urljoin, urlparse
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots"
+#: The maps and an area with data in the offline edition's real inputs (Bradford: RA budgets; Redcar: Fingertips sample).
+MAP_PAGES = {"fig03_spending_change_map_interactive.html": "E08000032", "fig05_treatment_gap_map_interactive.html": "E06000003"}
+
+if not CHROMIUM.exists():
+    pytest.skip(f"{CHROMIUM} not installed - run `make browser-deps` (installs Debian's chromium as root)", allow_module_level=True)
+playwright_api = pytest.importorskip("playwright.sync_api", reason="Python playwright is not installed in the venv")
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - signature fixed by http.server
+        pass
+
+
+@pytest.fixture(scope="module")
+def site_dir(tmp_path_factory, raw_file) -> Path:
+    """A real offline build into a private output root; returns ``reports/offline``."""
+    from nao_analysis.build import build
+
+    root = tmp_path_factory.mktemp("site-build")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("NAO_OUTPUT_ROOT", str(root))
+        result = build("offline", jobs=2, log=lambda *_: None)
+    failed = [f"{r.figure}: {r.message}" for r in result.results if r.status == "failed"]
+    assert not failed, failed
+    return root / "reports" / "offline"
+
+
+@pytest.fixture(scope="module")
+def origin(site_dir) -> Iterator[str]:
+    """``http://127.0.0.1:PORT`` serving the site folder (a random free port)."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(site_dir)))
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture(scope="module")
+def pages(site_dir) -> list[str]:
+    """Every HTML page of the site (index, reconciliation, provenance, assumptions, maps, notebooks)."""
+    names = sorted(p.name for p in site_dir.glob("*.html"))
+    assert {"index.html", "reconciliation.html", "provenance.html", "assumptions.html", *MAP_PAGES} <= set(names)
+    return names
+
+
+@pytest.fixture(scope="module")
+def visits(browser, origin, pages) -> dict[str, dict]:
+    """Load every page once: console errors, requests, images, links and a full-page screenshot of each."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    found: dict[str, dict] = {}
+    for name in pages:
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        seen: dict = {"errors": [], "requests": [], "failed": []}
+        page.on("console", lambda msg, seen=seen: seen["errors"].append(msg.text) if msg.type == "error" else None)
+        page.on("pageerror", lambda exc, seen=seen: seen["errors"].append(str(exc)))
+        page.on("request", lambda request, seen=seen: seen["requests"].append(request.url))
+        page.on("requestfailed", lambda request, seen=seen: seen["failed"].append(request.url))
+        response = page.goto(f"{origin}/{name}", wait_until="load")
+        seen["status"] = response.status if response else None
+        seen["images"] = page.eval_on_selector_all("img", "els => els.map(e => [e.getAttribute('src'), e.complete && e.naturalWidth > 0, e.alt])")
+        seen["links"] = page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)")
+        seen["ids"] = page.eval_on_selector_all("[id]", "els => els.map(e => e.id)")
+        page.screenshot(path=str(SCREENSHOTS / f"{Path(name).stem}.png"), full_page=True)
+        found[name] = seen
+        context.close()
+    return found
+
+
+class TestEveryPage:
+    def test_loads_with_http_200(self, visits):
+        assert {name: v["status"] for name, v in visits.items() if v["status"] != 200} == {}
+
+    def test_no_console_errors(self, visits):
+        assert {name: v["errors"] for name, v in visits.items() if v["errors"]} == {}
+
+    def test_every_image_loads_and_has_alt_text(self, visits):
+        broken = {name: [src for src, ok, alt in v["images"] if not ok or not (alt or "").strip()] for name, v in visits.items()}
+        assert {name: srcs for name, srcs in broken.items() if srcs} == {}
+
+    def test_requests_nothing_outside_the_site(self, visits, origin):
+        outside = {name: [u for u in v["requests"] if not u.startswith(origin) and not u.startswith("data:")] for name, v in visits.items()}
+        assert {name: urls for name, urls in outside.items() if urls} == {}
+
+    def test_no_request_fails(self, visits):
+        assert {name: v["failed"] for name, v in visits.items() if v["failed"]} == {}
+
+    def test_screenshot_saved(self, visits):
+        assert all((SCREENSHOTS / f"{Path(name).stem}.png").stat().st_size > 10_000 for name in visits)
+
+
+class TestLinks:
+    def test_every_local_link_resolves(self, visits, origin, browser):
+        targets = {urldefrag(link).url for v in visits.values() for link in v["links"] if link.startswith(origin)}
+        context = browser.new_context()
+        try:
+            statuses = {url: context.request.get(url).status for url in sorted(targets)}
+        finally:
+            context.close()
+        assert {url: s for url, s in statuses.items() if s != 200} == {}
+
+    def test_every_fragment_link_has_a_target(self, visits, origin):
+        missing = []
+        for name, v in visits.items():
+            for link in v["links"]:
+                url, fragment = urldefrag(link)
+                target = urlparse(url).path.lstrip("/") or "index.html"
+                if link.startswith(origin) and fragment and target in visits and fragment not in visits[target]["ids"]:
+                    missing.append(f"{name} -> {target}#{fragment}")
+        assert missing == []
+
+    def test_each_figure_offers_csv_and_spreadsheet(self, visits, origin, browser):
+        links = visits["index.html"]["links"]
+        downloads = [link for link in links if re.search(r"\.(csv|xlsx)$", link)]
+        assert any(d.endswith(".csv") for d in downloads) and any(d.endswith(".xlsx") for d in downloads)
+        context = browser.new_context()
+        try:
+            bodies = {url: context.request.get(url).body() for url in downloads}
+        finally:
+            context.close()
+        bad = [url for url, body in bodies.items() if (url.endswith(".xlsx") and not body.startswith(b"PK")) or (url.endswith(".csv") and b"," not in body[:200])]
+        assert bad == []
+
+    def test_every_built_figure_links_its_notebook(self, visits, site_dir, origin):
+        notebooks = {urljoin(origin + "/", f"{p.stem}.html") for p in site_dir.glob("fig*.ipynb")}
+        assert notebooks and notebooks <= set(visits["index.html"]["links"])
+
+
+class TestInteractiveMaps:
+    @pytest.mark.parametrize("name", sorted(MAP_PAGES))
+    def test_renders_svg_paths(self, browser, origin, name):
+        page = browser.new_page()
+        try:
+            page.goto(f"{origin}/{name}")
+            paths = page.locator("#imap svg path.area")
+            assert paths.count() > 140
+            box = page.locator("#imap svg").bounding_box()
+            assert box and box["width"] > 300 and box["height"] > 300
+        finally:
+            page.close()
+
+    @pytest.mark.parametrize(("name", "code"), sorted(MAP_PAGES.items()))
+    def test_hover_shows_tooltip_with_name_value_and_base_figures(self, browser, origin, name, code):
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        try:
+            page.goto(f"{origin}/{name}")
+            tooltip = page.locator("#imap .tooltip")
+            assert tooltip.is_hidden()
+            area = page.locator(f'#imap svg path.area[data-code="{code}"]').first
+            area.scroll_into_view_if_needed()
+            area.hover()
+            tooltip.wait_for(state="visible", timeout=2000)
+            text = tooltip.inner_text()
+            page.screenshot(path=str(SCREENSHOTS / f"{Path(name).stem}_hover.png"))
+            assert len(text.splitlines()) >= 3 and re.search(r"\d", text), text
+        finally:
+            page.close()
+
+    def test_keyboard_focus_shows_tooltip(self, browser, origin):
+        page = browser.new_page()
+        try:
+            page.goto(f"{origin}/fig03_spending_change_map_interactive.html")
+            page.locator('#imap svg path.area[data-code="E08000032"]').first.focus()
+            assert page.locator("#imap .tooltip .tt-name").inner_text() == "Bradford"
+        finally:
+            page.close()
