@@ -59,7 +59,7 @@ def _cmd_fetch(args) -> int:
 def _cmd_build(args) -> int:
     from nao_analysis.build import build, summary_table
 
-    only = [f.strip() for f in args.only.split(",")] if args.only else None
+    only = [f.strip() for item in args.only for f in item.split(",") if f.strip()] if args.only else None
     result = build(args.edition, only=only, overrides=args.set, jobs=args.jobs, force=args.force)
     print(summary_table(result))
     return result.exit_code(args.strict)
@@ -122,7 +122,7 @@ def parser() -> argparse.ArgumentParser:
 
     build = sub.add_parser("build", help="run the figure notebooks of an edition")
     build.add_argument("--edition", default=os.environ.get("EDITION", "nao-2023"))
-    build.add_argument("--only", help="comma-separated figure ids, e.g. fig02,fig04")
+    build.add_argument("--only", action="append", help="comma-separated figure ids, e.g. fig02,fig04 (may be repeated)")
     build.add_argument("--set", action="append", metavar="FIG.PARAM=VALUE", help="override a parameter, e.g. fig02.end_year=2022")
     build.add_argument("--jobs", type=int, default=None, help="notebooks run in parallel (default: number of cores)")
     build.add_argument("--force", action="store_true", help="rebuild even if nothing changed")

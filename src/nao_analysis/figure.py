@@ -167,7 +167,7 @@ class Figure:
             mpl_figure.text(
                 0.01,
                 -0.01,
-                f"Edition '{self.edition.name}' - substitute data: {banner}",
+                f"Edition '{self.edition.name}' - {'substitute data' if self.edition.header.substitute_data else 'note'}: {banner}",
                 ha="left",
                 va="top",
                 fontsize=7.5,

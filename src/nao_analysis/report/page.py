@@ -45,6 +45,7 @@ TEMPLATE = """<!DOCTYPE html>
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
 <title>{{ title }} - nao-analysis ({{ edition }})</title>
 <style>{{ css | safe }}</style>
 {{ head_extra | safe }}
