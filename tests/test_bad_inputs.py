@@ -113,6 +113,14 @@ def real(raw_file):
     return {key: (raw_file(sid).name, raw_file(sid).read_bytes()) for key, sid in ids.items()}
 
 
+@pytest.fixture(scope="session")
+def real_boundaries(raw_file):
+    """The real ONS CTYUA December 2021 boundaries, read once per session."""
+    from nao_analysis.readers.boundaries import read_ctyua_boundaries
+
+    return read_ctyua_boundaries(raw_file("boundaries_ctyua_dec2021_buc"))
+
+
 def sha256(data: bytes) -> str:
     import hashlib
 
@@ -441,6 +449,21 @@ class TestFileContent:
             attach_ons_codes(spend, crosswalk, area_names)
         assert_actionable(caught.value, "E9999 (Atlantis UA)", "add a revenue account file that carries their ONS codes")
         assert cached_files(*caches) == []
+
+    def test_unknown_area_code_in_fingertips(self, caches, tmp_path, real, real_boundaries):
+        from nao_analysis.analysis.treatment_gap import area_values, map_frame
+
+        frame = fingertips_frame(real)
+        year = sorted(frame["Time period"])[-1]
+        first_area = frame.index[(frame["Time period"] == year) & (frame["Area Code"] != "E92000001")][0]
+        frame.loc[first_area, ["Area Code", "Area Name"]] = ["E06099999", "Atlantis"]
+        path = tmp_path / real["fingertips"][0]
+        frame.to_csv(path, index=False)
+        indicator = read_fingertips_cached(path)
+        values = area_values(indicator, indicator_id=93517, year=year.replace("/", "-"))
+        with pytest.raises(CrosswalkError) as caught:
+            map_frame(values, real_boundaries)
+        assert_actionable(caught.value, "E06099999 Atlantis", "choose a boundary_vintage")
 
 
 # -------------------------------------------------------------------------------- editions and parameters

@@ -25,8 +25,14 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots"
 #: The maps and an area with data in the offline edition's real inputs (Bradford: RA budgets; Redcar: Fingertips sample).
@@ -104,7 +110,9 @@ def visits(browser, origin, pages) -> dict[str, dict]:
         page.on("requestfailed", lambda request, seen=seen: seen["failed"].append(request.url))
         response = page.goto(f"{origin}/{name}", wait_until="load")
         seen["status"] = response.status if response else None
-        seen["images"] = page.eval_on_selector_all("img", "els => els.map(e => [e.getAttribute('src'), e.complete && e.naturalWidth > 0, e.alt])")
+        seen["images"] = page.eval_on_selector_all(
+            "img", "els => els.map(e => [e.getAttribute('src'), e.complete && e.naturalWidth > 0, e.alt])"
+        )
         seen["links"] = page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)")
         seen["ids"] = page.eval_on_selector_all("[id]", "els => els.map(e => e.id)")
         page.screenshot(path=str(SCREENSHOTS / f"{Path(name).stem}.png"), full_page=True)
@@ -164,7 +172,11 @@ class TestLinks:
             bodies = {url: context.request.get(url).body() for url in downloads}
         finally:
             context.close()
-        bad = [url for url, body in bodies.items() if (url.endswith(".xlsx") and not body.startswith(b"PK")) or (url.endswith(".csv") and b"," not in body[:200])]
+        bad = [
+            url
+            for url, body in bodies.items()
+            if (url.endswith(".xlsx") and not body.startswith(b"PK")) or (url.endswith(".csv") and b"," not in body[:200])
+        ]
         assert bad == []
 
     def test_every_built_figure_links_its_notebook(self, visits, site_dir, origin):

@@ -48,7 +48,9 @@ class TestBoundaryVintageForYear:
         served = {str(s.serves.get("boundary_vintage")) for s in load_registry().sources}
         assert {v.vintage for v in load_boundary_vintages()} <= served
 
-    @pytest.mark.parametrize(("source_id", "vintage"), [("boundaries_ctyua_dec2021_buc", "2021-12"), ("boundaries_ctyua_may2023_buc", "2023-05")])
+    @pytest.mark.parametrize(
+        ("source_id", "vintage"), [("boundaries_ctyua_dec2021_buc", "2021-12"), ("boundaries_ctyua_may2023_buc", "2023-05")]
+    )
     def test_english_area_count_matches_the_boundary_file(self, raw_file, source_id, vintage):
         from nao_analysis.readers.boundaries import read_ctyua_boundaries
 
@@ -114,7 +116,9 @@ class TestNewEdition:
     def test_fingertips_source_follows_the_area_type_of_the_new_year(self, editions):
         path, needs = new_edition("next", base="nao-2023", years=2)
         assert _figures(path)["fig05"]["source"] == "fingertips_93517_2023_24"
-        assert any(line.startswith("fig05.source:") and "area_type_id=502" in line and "https://fingertips.phe.org.uk/" in line for line in needs)
+        assert any(
+            line.startswith("fig05.source:") and "area_type_id=502" in line and "https://fingertips.phe.org.uk/" in line for line in needs
+        )
 
     def test_fingertips_source_of_the_same_area_type_is_kept(self, editions):
         path, _ = new_edition("next", base="nao-2023", years=1)
@@ -163,7 +167,9 @@ class TestNewEdition:
 
     def test_invalid_value_writes_nothing(self, editions):
         with pytest.raises(EditionError, match="class_breaks"):
-            new_edition("mini-bad", base="nao-2023", overrides={"fig03": {"class_breaks": [1, 2]}, "fig02": {"source": "ons_drug_deaths_2021reg"}})
+            new_edition(
+                "mini-bad", base="nao-2023", overrides={"fig03": {"class_breaks": [1, 2]}, "fig02": {"source": "ons_drug_deaths_2021reg"}}
+            )
         assert not (editions / "mini-bad.yaml").exists()
 
     def test_cli_prints_the_file_and_the_needs(self, editions, capsys):

@@ -32,8 +32,18 @@ FIG05_PARAMS = {"year": "2020-21", "class_breaks": [38.0, 48.0, 58.0, 68.0], "th
 
 
 def _row(status: str, figure: str = "fig02", check: str = "deaths_2021") -> dict[str, str]:
-    return {"figure": figure, "check": check, "published": "2846", "rebuilt": "2846", "tolerance": "0", "unit": "deaths",
-            "status": status, "note": "", "description": "Deaths", "citation": "HC 1864"}
+    return {
+        "figure": figure,
+        "check": check,
+        "published": "2846",
+        "rebuilt": "2846",
+        "tolerance": "0",
+        "unit": "deaths",
+        "status": status,
+        "note": "",
+        "description": "Deaths",
+        "citation": "HC 1864",
+    }
 
 
 # -- page shell ---------------------------------------------------------------------------------------
@@ -74,7 +84,12 @@ class TestFigureLabel:
 class TestStatusClass:
     @pytest.mark.parametrize(
         ("status", "css"),
-        [("pass", "status-pass"), ("differs (explained)", "status-differs"), ("source unavailable", "status-unavailable"), ("fail", "status-fail")],
+        [
+            ("pass", "status-pass"),
+            ("differs (explained)", "status-differs"),
+            ("source unavailable", "status-unavailable"),
+            ("fail", "status-fail"),
+        ],
     )
     def test_each_status_has_a_class(self, status, css):
         assert status_class(status) == css
@@ -130,7 +145,9 @@ class TestCollectFlags:
     def test_reads_flag_column_of_figure_csv(self, tmp_path):
         (tmp_path / "fig03_map.csv").write_text("target_code,target_name,flag\nE1,Alpha,\nE2,Beta,increase of 1761%\n")
         record = {"figure": "fig03", "outputs": ["fig03_map.csv"]}
-        assert collect_flags([record], tmp_path, tmp_path) == [{"figure": "fig03", "area": "Beta", "code": "E2", "flag": "increase of 1761%"}]
+        assert collect_flags([record], tmp_path, tmp_path) == [
+            {"figure": "fig03", "area": "Beta", "code": "E2", "flag": "increase of 1761%"}
+        ]
 
     def test_reads_every_row_of_a_flags_file(self, tmp_path):
         (tmp_path / "fig03_map_flags.csv").write_text("area_code,area_name,reason\nE3,Gamma,implausible\n")
@@ -146,8 +163,15 @@ def workbook_path(tmp_path):
     frame = pd.DataFrame({"year": [2011, 2012], "deaths": [1582.0, float("nan")], "unit": ["deaths", "deaths"]})
     summary = pd.DataFrame({"statistic": ["total"], "value": [3]})
     return write_figure_workbook(
-        tmp_path / "fig.xlsx", title="Figure 2: Deaths", subtitle="Rising", source="ONS", edition="offline",
-        notes=["Note one"], assumptions=["Assume"], caveats=["Caveat"], substitute_data="extract",
+        tmp_path / "fig.xlsx",
+        title="Figure 2: Deaths",
+        subtitle="Rising",
+        source="ONS",
+        edition="offline",
+        notes=["Note one"],
+        assumptions=["Assume"],
+        caveats=["Caveat"],
+        substitute_data="extract",
         tables=[SheetTable("Data", "Figure 2: Deaths", frame), SheetTable("summary", "Figure 2: summary", summary)],
     )
 
@@ -159,7 +183,12 @@ class TestWriteFigureWorkbook:
     def test_title_in_a1_of_every_sheet(self, workbook_path):
         book = openpyxl.load_workbook(workbook_path)
         assert [book[name]["A1"].value for name in book.sheetnames] == [
-            "Figure 2: Deaths", "Contents", "Notes, assumptions and caveats", "Figure 2: Deaths", "Figure 2: summary"]
+            "Figure 2: Deaths",
+            "Contents",
+            "Notes, assumptions and caveats",
+            "Figure 2: Deaths",
+            "Figure 2: summary",
+        ]
 
     def test_no_merged_cells(self, workbook_path):
         book = openpyxl.load_workbook(workbook_path)

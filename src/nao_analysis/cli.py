@@ -77,7 +77,7 @@ def _cmd_editions(args) -> int:
 def _cmd_new_edition(args) -> int:
     from nao_analysis.roll import new_edition
 
-    path, needed = new_edition(args.name, base=args.base, years=args.years)
+    path, needed = new_edition(args.name, base=args.base, years=args.years, overrides=args.set)
     print(f"wrote {path}")
     for line in needed:
         print(f"needs: {line}")
@@ -136,6 +136,9 @@ def parser() -> argparse.ArgumentParser:
     new.add_argument("name")
     new.add_argument("--from", dest="base", default="nao-2023")
     new.add_argument("--years", type=int, default=1)
+    new.add_argument(
+        "--set", action="append", metavar="FIG.PARAM=VALUE", help="set a parameter of the new edition, e.g. fig03.base_year=2013-14"
+    )
     new.set_defaults(func=_cmd_new_edition)
 
     diff = sub.add_parser("diff", help="compare two built editions (HTML and CSV)")

@@ -103,7 +103,9 @@ def load_boundary_vintages(path: Path | None = None) -> list[BoundaryVintage]:
     ordered = sorted(vintages, key=lambda v: v.first_year)
     for earlier, later in zip(ordered, ordered[1:]):
         if earlier.last_year is None or earlier.last_year >= later.first_year:
-            raise SourceError(f"{path}: vintages {earlier.vintage} and {later.vintage} cover the same years - each year must map to one vintage")
+            raise SourceError(
+                f"{path}: vintages {earlier.vintage} and {later.vintage} cover the same years - each year must map to one vintage"
+            )
     return vintages
 
 
@@ -257,8 +259,10 @@ class _Roller:
                 result.needs.append(f"{self.figure_id}.boundary_vintage: {exc}")
         if "boundary_vintage" in result.values and "boundary_vintage" not in overrides and self.vintage:
             if result.values["boundary_vintage"] != self.vintage.vintage:
-                result.notes.append(f"{self.figure_id}: boundaries {result.values['boundary_vintage']} -> {self.vintage.vintage} for "
-                                    f"{self.shown_year} ({self.vintage.reorganisation})")
+                result.notes.append(
+                    f"{self.figure_id}: boundaries {result.values['boundary_vintage']} -> {self.vintage.vintage} for "
+                    f"{self.shown_year} ({self.vintage.reorganisation})"
+                )
             result.values["boundary_vintage"] = self.vintage.vintage
         from nao_analysis.sources.fingertips import area_type_for_year
 
@@ -308,7 +312,8 @@ class _Roller:
         if not source.serves:
             result.needs.append(
                 f"check {where}: {source_id!r} does not say in data/sources.yaml which years it serves - confirm it covers "
-                f"{self.shown_year or 'the new years'}, or add the newer file with `nao-analysis sources add ID --file PATH --serves KEY=VALUE`"
+                f"{self.shown_year or 'the new years'}, or add the newer file with "
+                "`nao-analysis sources add ID --file PATH --serves KEY=VALUE`"
             )
             return source_id
         wanted, at_least = self._wanted(source)
@@ -317,14 +322,20 @@ class _Roller:
         candidates = [s for s in self.registry.sources if self._matches(s, wanted, at_least)]
         if candidates:
             # Same file format first (the reader is known to work), then the publisher's own file, then the newest release.
-            candidates.sort(key=lambda s: (s.format != source.format, s.kind != "official",
-                                           tuple(-_vintage_number(s.serves.get(k)) for k in at_least)))
+            candidates.sort(
+                key=lambda s: (s.format != source.format, s.kind != "official", tuple(-_vintage_number(s.serves.get(k)) for k in at_least))
+            )
             chosen = candidates[0]
             if at_least:
                 shown = ", ".join(f"{k} {chosen.serves[k]}" for k in at_least)
-                other_format = f"; its format {chosen.format} differs from {source.format}: check the reader handles it" if chosen.format != source.format else ""
+                other_format = (
+                    f"; its format {chosen.format} differs from {source.format}: check the reader handles it"
+                    if chosen.format != source.format
+                    else ""
+                )
+                minimum = ", ".join(f"{k} {v} or later" for k, v in at_least.items())
                 result.needs.append(
-                    f"check {where}: rolled by {self.years} year(s), so it needs {', '.join(f'{k} {v} or later' for k, v in at_least.items())} "
+                    f"check {where}: rolled by {self.years} year(s), so it needs {minimum} "
                     f"(base used {source_id!r}); chose {chosen.id!r} ({shown}){other_format} - or add the publisher's newer release "
                     f"({source.landing_page or source.url or source.publisher}) with `nao-analysis sources add`"
                 )
@@ -450,7 +461,9 @@ def roll_edition_values(
             raise EditionError(f"--set {figure_id}.*: figure {figure_id!r} is not in the base edition - figures: {', '.join(base)}")
         unknown = sorted(set(values) - set(specs[figure_id].params.model_fields))
         if unknown:
-            raise EditionError(f"--set {figure_id}.{unknown[0]}: unknown parameter of {figure_id} - see src/nao_analysis/params/{figure_id}.py")
+            raise EditionError(
+                f"--set {figure_id}.{unknown[0]}: unknown parameter of {figure_id} - see src/nao_analysis/params/{figure_id}.py"
+            )
     figures: dict[str, dict[str, Any]] = {}
     needs: list[str] = []
     notes: list[str] = []
@@ -469,7 +482,9 @@ def roll_edition_values(
 
 
 def _header_comment(base: str, years: int, notes: list[str], needs: list[str], missing: dict[str, str], problem: str | None) -> str:
-    lines = [f"# Rolled forward from editions/{base}.yaml by {years} year(s) with `nao-analysis new-edition` on {dt.date.today().isoformat()}."]
+    lines = [
+        f"# Rolled forward from editions/{base}.yaml by {years} year(s) with `nao-analysis new-edition` on {dt.date.today().isoformat()}."
+    ]
     if missing:
         lines.append(f"# INCOMPLETE: {len(missing)} source(s) are not in data/sources.yaml yet ({', '.join(missing)}).")
         lines.append("# This edition does not load until they are added with `nao-analysis sources add` (see below).")
@@ -496,6 +511,55 @@ _EditionDumper.add_representer(list, _represent_list)
 
 def _dump(document: dict[str, Any]) -> str:
     return yaml.dump(document, Dumper=_EditionDumper, sort_keys=False, allow_unicode=True, width=120, default_flow_style=False)
+
+
+def _mentions(value: Any, ids: Mapping[str, str]) -> bool:
+    if isinstance(value, list):
+        return any(_mentions(v, ids) for v in value)
+    return isinstance(value, str) and value in ids
+
+
+def _validate(name: str, document: dict[str, Any], missing: Mapping[str, str]) -> str | None:
+    """Validate the rolled edition with :func:`load_edition`; return the problem a missing source explains, if any.
+
+    Figures that name no missing source must load; a figure that names one may fail only because of it.
+
+    Raises
+    ------
+    EditionError
+        Any other problem: nothing is written then.
+    """
+    from pydantic import ValidationError
+
+    waiting = {fid for fid, values in document["figures"].items() if any(_mentions(v, missing) for v in values.values())}
+    complete = dict(
+        document,
+        figures={f: v for f, v in document["figures"].items() if f not in waiting},
+        deviations=[d for d in document["deviations"] if d["figure"] == "all" or d["figure"] not in waiting],
+    )
+    with tempfile.TemporaryDirectory(prefix=".new-edition-") as folder:
+        draft = Path(folder) / f"{name}.yaml"
+        draft.write_text(_dump(complete), encoding="utf-8")
+        with _editions_dir(Path(folder)):
+            try:
+                load_edition(name)
+            except EditionError as exc:
+                problem = str(exc).replace(str(draft), f"editions/{name}.yaml")
+                raise EditionError(f"the rolled edition is not valid: {problem} - pass --set FIG.PARAM=VALUE to fix the value") from None
+    specs = load_all()
+    problems = []
+    for figure_id in sorted(waiting):
+        try:
+            specs[figure_id].params.model_validate(document["figures"][figure_id])
+        except ValidationError as exc:
+            # The registry's list of known ids would drown the one line that matters.
+            message = exc.errors()[0]["msg"].removeprefix("Value error, ").split(" - known ids:")[0]
+            if not any(placeholder in message for placeholder in missing):
+                raise EditionError(
+                    f"editions/{name}.yaml: {figure_id}: {message} - pass --set {figure_id}.PARAM=VALUE to fix the value"
+                ) from None
+            problems.append(f"{figure_id}: {message}")
+    return "; ".join(problems) or None
 
 
 def new_edition(
@@ -542,8 +606,10 @@ def new_edition(
     title = f"{header.title}, rolled forward {years} year(s)"
     if missing:
         title = f"INCOMPLETE (sources missing: {', '.join(missing)}) - {title}"
-    description = (f"Derived from edition {base!r}: every year parameter moved on by {years} year(s), and each source re-chosen from "
-                   "data/sources.yaml by the parameters it serves. Review the `needs` lines in the header comment before publishing.")
+    description = (
+        f"Derived from edition {base!r}: every year parameter moved on by {years} year(s), and each source re-chosen from "
+        "data/sources.yaml by the parameters it serves. Review the `needs` lines in the header comment before publishing."
+    )
     document: dict[str, Any] = {
         "name": name,
         "title": title,
@@ -557,18 +623,7 @@ def new_edition(
         "figures": figures,
     }
 
-    problem = None
-    with tempfile.TemporaryDirectory(prefix=".new-edition-") as folder:
-        draft = Path(folder) / f"{name}.yaml"
-        draft.write_text(_dump(document), encoding="utf-8")
-        with _editions_dir(Path(folder)):
-            try:
-                load_edition(name)
-            except EditionError as exc:
-                # The registry's list of known ids would drown the one line that matters.
-                problem = str(exc).replace(str(draft), f"editions/{name}.yaml").split(" - known ids:")[0]
-    if problem and not missing:
-        raise EditionError(f"the rolled edition {name!r} is not valid: {problem} - pass --set FIG.PARAM=VALUE to fix the value")
+    problem = _validate(name, document, missing)
     if problem:
         needs.append(f"editions/{name}.yaml loads once the sources above are added (now: {problem})")
 

@@ -39,8 +39,22 @@ from nao_analysis.editions import EDITION_NAME
 from nao_analysis.errors import CrosswalkError, EditionError, NaoError
 from nao_analysis.report.page import render_page
 
-DIFF_COLUMNS = ["section", "figure", "key", "name", "measure", "unit", "published", "value_a", "value_b", "change", "change_pct",
-                "status_a", "status_b", "note"]
+DIFF_COLUMNS = [
+    "section",
+    "figure",
+    "key",
+    "name",
+    "measure",
+    "unit",
+    "published",
+    "value_a",
+    "value_b",
+    "change",
+    "change_pct",
+    "status_a",
+    "status_b",
+    "note",
+]
 ONS_CODE = re.compile(r"^[EWSN]\d{8}$")
 #: Columns naming an authority, in order of preference.
 CODE_COLUMNS = ("target_code", "area_code", "ons_code", "code")
@@ -132,18 +146,43 @@ def compare_reconciliation(rows_a: list[dict[str, str]], rows_b: list[dict[str, 
         either = rb or ra
         figure, check = key
         status_a, status_b = ra.get("status", "not in edition"), rb.get("status", "not in edition")
-        out.append(_row("headline", figure, check, name=either.get("description", ""), measure="reconciliation", unit=either.get("unit", ""),
-                        published=either.get("published", ""), value_a=ra.get("rebuilt", ""), value_b=rb.get("rebuilt", ""),
-                        status_a=status_a, status_b=status_b))
+        out.append(
+            _row(
+                "headline",
+                figure,
+                check,
+                name=either.get("description", ""),
+                measure="reconciliation",
+                unit=either.get("unit", ""),
+                published=either.get("published", ""),
+                value_a=ra.get("rebuilt", ""),
+                value_b=rb.get("rebuilt", ""),
+                status_a=status_a,
+                status_b=status_b,
+            )
+        )
         if status_a != status_b:
-            out.append(_row("reconciliation_status", figure, check, name=either.get("description", ""), unit=either.get("unit", ""),
-                            published=either.get("published", ""), value_a=ra.get("rebuilt", ""), value_b=rb.get("rebuilt", ""),
-                            status_a=status_a, status_b=status_b, note=f"{status_a} -> {status_b}"))
+            out.append(
+                _row(
+                    "reconciliation_status",
+                    figure,
+                    check,
+                    name=either.get("description", ""),
+                    unit=either.get("unit", ""),
+                    published=either.get("published", ""),
+                    value_a=ra.get("rebuilt", ""),
+                    value_b=rb.get("rebuilt", ""),
+                    status_a=status_a,
+                    status_b=status_b,
+                    note=f"{status_a} -> {status_b}",
+                )
+            )
     return out
 
 
 def compare_summaries(figure: str, table_a: pd.DataFrame | None, table_b: pd.DataFrame | None) -> list[dict[str, Any]]:
     """Headline rows from a figure's ``*_summary.csv`` (``statistic``, ``value``) in each edition."""
+
     def values(table: pd.DataFrame | None) -> dict[str, str]:
         if table is None or not {"statistic", "value"} <= set(table.columns):
             return {}
@@ -172,8 +211,17 @@ def compare_parameters(figure: str, record_a: Mapping[str, Any], record_b: Mappi
         sha_a, sha_b = (ia.get(source_id) or {}).get("sha256", ""), (ib.get(source_id) or {}).get("sha256", "")
         if sha_a != sha_b:
             note = "only in a" if not sha_b else "only in b" if not sha_a else "same id, different file (re-release?)"
-            rows.append(_row("input", figure, source_id, name=(ib.get(source_id) or ia.get(source_id) or {}).get("title", ""),
-                             value_a=sha_a[:12], value_b=sha_b[:12], note=note))
+            rows.append(
+                _row(
+                    "input",
+                    figure,
+                    source_id,
+                    name=(ib.get(source_id) or ia.get(source_id) or {}).get("title", ""),
+                    value_a=sha_a[:12],
+                    value_b=sha_b[:12],
+                    note=note,
+                )
+            )
     return rows
 
 
@@ -183,9 +231,14 @@ def authority_columns(table: pd.DataFrame) -> tuple[str, str | None, list[str]] 
     if code is None or table.empty or not table[code].astype(str).str.match(ONS_CODE.pattern).all():
         return None
     name = next((c for c in NAME_COLUMNS if c in table.columns), None)
-    numeric = [c for c in table.columns if c not in NOT_MEASURES and not c.endswith(("_code", "_codes"))
-               and pd.to_numeric(table[c].replace("", None), errors="coerce").notna().any()
-               and table[c].replace("", None).dropna().map(lambda v: _number(v) is not None).all()]
+    numeric = [
+        c
+        for c in table.columns
+        if c not in NOT_MEASURES
+        and not c.endswith(("_code", "_codes"))
+        and pd.to_numeric(table[c].replace("", None), errors="coerce").notna().any()
+        and table[c].replace("", None).dropna().map(lambda v: _number(v) is not None).all()
+    ]
     preferred = [c for c in AUTHORITY_MEASURES if c in numeric]
     return code, name, preferred or numeric
 
@@ -205,8 +258,18 @@ def compare_authorities(figure: str, table_a: pd.DataFrame, table_b: pd.DataFram
     for code in sorted(set(a.index) & set(b.index)):
         name = (b.at[code, name_b] if name_b else "") or (a.at[code, name_a] if name_a else "")
         for measure in measures:
-            rows.append(_row("authority", figure, code, name=name, measure=measure, unit=unit_a.at[code] if unit_a is not None else "",
-                             value_a=a.at[code, measure], value_b=b.at[code, measure]))
+            rows.append(
+                _row(
+                    "authority",
+                    figure,
+                    code,
+                    name=name,
+                    measure=measure,
+                    unit=unit_a.at[code] if unit_a is not None else "",
+                    value_a=a.at[code, measure],
+                    value_b=b.at[code, measure],
+                )
+            )
     return rows
 
 
@@ -356,38 +419,87 @@ def _table(rows: list[dict[str, Any]], columns: list[tuple[str, str]], caption: 
 
 def render_diff_html(a: str, b: str, rows: list[dict[str, Any]]) -> str:
     """The diff page: every string escaped, wrapped in the house page shell."""
+
     def section(name: str) -> list[dict[str, Any]]:
         return [r for r in rows if r["section"] == name]
 
     value_cols = [("value_a", a), ("value_b", b), ("change", "change (b - a)"), ("change_pct", "change %")]
-    parts = [f"<p>Edition <strong>{e(a)}</strong> (a) against <strong>{e(b)}</strong> (b). Changes are b minus a. "
-             "Review every section before publishing an update: new numbers, parameters and inputs, each authority's change, "
-             "authorities that appear, disappear or were merged, and reconciliation rows whose status changed.</p>"]
+    parts = [
+        f"<p>Edition <strong>{e(a)}</strong> (a) against <strong>{e(b)}</strong> (b). Changes are b minus a. "
+        "Review every section before publishing an update: new numbers, parameters and inputs, each authority's change, "
+        "authorities that appear, disappear or were merged, and reconciliation rows whose status changed.</p>"
+    ]
     parts.append("<h2>Reconciliation status changes</h2>")
-    parts.append(_table(section("reconciliation_status"), [("figure", "figure"), ("key", "check"), ("name", "description"),
-                                                           ("published", "published"), ("value_a", a), ("value_b", b), ("note", "status")],
-                        "Reconciliation rows whose status changed"))
+    parts.append(
+        _table(
+            section("reconciliation_status"),
+            [
+                ("figure", "figure"),
+                ("key", "check"),
+                ("name", "description"),
+                ("published", "published"),
+                ("value_a", a),
+                ("value_b", b),
+                ("note", "status"),
+            ],
+            "Reconciliation rows whose status changed",
+        )
+    )
     parts.append("<h2>Headline numbers</h2>")
-    parts.append(_table(section("headline"), [("figure", "figure"), ("key", "check or statistic"), ("unit", "unit"), ("published", "published"),
-                                              *value_cols, ("status_a", f"status {a}"), ("status_b", f"status {b}")],
-                        "Headline numbers side by side"))
+    parts.append(
+        _table(
+            section("headline"),
+            [
+                ("figure", "figure"),
+                ("key", "check or statistic"),
+                ("name", "description"),
+                ("unit", "unit"),
+                ("published", "published"),
+                *value_cols,
+                ("status_a", f"status {a}"),
+                ("status_b", f"status {b}"),
+            ],
+            "Headline numbers side by side",
+        )
+    )
     parts.append("<h2>Parameters and inputs that differ</h2>")
-    parts.append(_table(section("parameter") + section("input") + section("figure"),
-                        [("figure", "figure"), ("section", "what"), ("key", "name"), ("value_a", a), ("value_b", b), ("note", "note")],
-                        "Parameters, inputs and figures that differ"))
+    parts.append(
+        _table(
+            section("parameter") + section("input") + section("figure"),
+            [("figure", "figure"), ("section", "what"), ("key", "name"), ("value_a", a), ("value_b", b), ("note", "note")],
+            "Parameters, inputs and figures that differ",
+        )
+    )
     parts.append("<h2>Authorities that appear, disappear or were merged</h2>")
-    parts.append(_table(section("authority_change"), [("figure", "figure"), ("key", "code"), ("name", "authority"), ("value_a", a),
-                                                      ("value_b", b), ("note", "explanation (ONS code changes)")],
-                        "Authorities in only one edition"))
+    parts.append(
+        _table(
+            section("authority_change"),
+            [
+                ("figure", "figure"),
+                ("key", "code"),
+                ("name", "authority"),
+                ("value_a", a),
+                ("value_b", b),
+                ("note", "explanation (ONS code changes)"),
+            ],
+            "Authorities in only one edition",
+        )
+    )
     parts.append("<h2>Change per authority</h2>")
     authority = section("authority")
     for figure in dict.fromkeys(r["figure"] for r in authority):
         measures = list(dict.fromkeys(r["measure"] for r in authority if r["figure"] == figure))
         main = measures[0]
-        shown = sorted((r for r in authority if r["figure"] == figure and r["measure"] == main),
-                       key=lambda r: -abs(_number(r["change"]) or 0))
-        parts.append(_table(shown, [("key", "code"), ("name", "authority"), ("unit", "unit"), *value_cols],
-                            f"{figure}: {main} by authority, largest change first (all measures are in diff.csv: {', '.join(measures)})"))
+        shown = sorted(
+            (r for r in authority if r["figure"] == figure and r["measure"] == main), key=lambda r: -abs(_number(r["change"]) or 0)
+        )
+        parts.append(
+            _table(
+                shown,
+                [("key", "code"), ("name", "authority"), ("unit", "unit"), *value_cols],
+                f"{figure}: {main} by authority, largest change first (all measures are in diff.csv: {', '.join(measures)})",
+            )
+        )
     return render_page(title=f"Differences between editions {a} and {b}", edition=f"{a} vs {b}", body_html="\n".join(parts))
 
 

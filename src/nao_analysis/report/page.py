@@ -59,7 +59,8 @@ TEMPLATE = """<!DOCTYPE html>
 <h1>{{ title }}</h1>
 <p class="meta">Edition <strong>{{ edition }}</strong>{% if edition_title %} ({{ edition_title }}){% endif %}
  &middot; built {{ built_at }}</p>
-{% if banner %}<div class="banner" role="note"><strong>Substitute data.</strong> {{ banner }}</div>{% endif %}
+{% if banner %}<div class="banner" role="note"><strong>Substitute data.</strong> {{ banner }}
+{% if banner_items %}<ul>{% for item in banner_items %}<li>{{ item }}</li>{% endfor %}</ul>{% endif %}</div>{% endif %}
 {{ body | safe }}
 <footer>{{ footer | safe }}</footer>
 </main>
@@ -89,6 +90,7 @@ def render_page(
     head_extra: str = "",
     built_at: str | None = None,
     current: str = "",
+    banner_items: list[str] | None = None,
 ) -> str:
     """Wrap a body in the house page: navigation, title, edition, build time and any substitute-data banner.
 
@@ -102,6 +104,8 @@ def render_page(
         The build time to show (default: now, UTC).
     current : str
         The navigation entry of this page (e.g. ``"index.html"``), marked ``aria-current``.
+    banner_items : list of str, optional
+        Plain-text points listed under the banner (e.g. one substitution per figure).
 
     Returns
     -------
@@ -119,5 +123,6 @@ def render_page(
         head_extra=head_extra,
         nav=NAV,
         current=current,
+        banner_items=banner_items or [],
         built_at=built_at or time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     )

@@ -22,11 +22,12 @@ import os
 import re
 import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from nao_analysis import paths
+from nao_analysis.report.notebook_html import figure_banner
 from nao_analysis.report.page import render_page
 
 e = html.escape
@@ -46,6 +47,7 @@ class FigureFiles:
     spreadsheet: str | None
     interactive: str | None
     problems: list[str]
+    tables: list[str] = field(default_factory=list)
 
 
 def figure_label(figure_id: str) -> str:
@@ -212,9 +214,13 @@ def publish_figure_files(record: dict[str, Any], figures_dir: Path, site_dir: Pa
     """
     target = site_dir / "figures"
     target.mkdir(parents=True, exist_ok=True)
-    charts, csvs, problems = [], [], []
+    charts, csvs, problems, tables = [], [], [], []
     for name in record.get("outputs", []):
         source = figures_dir / name
+        if name.endswith(".table.html") and source.exists():
+            # An accessible table the notebook wrote with fig.save_html: shown on the index as it is.
+            tables.append(source.read_text(encoding="utf-8"))
+            continue
         if Path(name).suffix in COPIED_SUFFIXES and source.exists():
             _copy_atomic(source, target / name)
             if name.endswith(".png"):
@@ -234,7 +240,7 @@ def publish_figure_files(record: dict[str, Any], figures_dir: Path, site_dir: Pa
         interactive = write_interactive_page(record, figures_dir, site_dir, common)
     except Exception as exc:  # as above: the static map remains
         problems.append(f"interactive map not written: {exc}")
-    return FigureFiles(charts, csvs, spreadsheet, interactive, problems)
+    return FigureFiles(charts, csvs, spreadsheet, interactive, problems, tables)
 
 
 def write_interactive_page(record: dict[str, Any], figures_dir: Path, site_dir: Path, common: dict[str, Any]) -> str | None:
@@ -251,8 +257,6 @@ def write_interactive_page(record: dict[str, Any], figures_dir: Path, site_dir: 
         f'and any flag. The static map (for print) is on the <a href="index.html#{e(record["figure"])}">index</a>; '
         f'the data are in <a href="figures/{e(record["stem"])}.csv">CSV</a>.</p>'
     )
-    if record.get("banner"):
-        intro += f'<div class="banner" role="note"><strong>{e(label)} uses substitute data.</strong> {e(record["banner"])}</div>'
     notes = "".join(f"<li>{e(n)}</li>" for n in record.get("notes", []))
     body_html = (
         intro
@@ -263,7 +267,12 @@ def write_interactive_page(record: dict[str, Any], figures_dir: Path, site_dir: 
     name = f"{record['stem']}_interactive.html"
     write_text(
         site_dir / name,
-        render_page(title=f"{label} (interactive): {record['title']}", body_html=body_html, head_extra=f"<style>{css}</style>", **common),
+        render_page(
+            title=f"{label} (interactive): {record['title']}",
+            body_html=body_html,
+            head_extra=f"<style>{css}</style>",
+            **(common | {"banner": figure_banner(record) or common.get("banner", ""), "banner_items": []}),
+        ),
     )
     return name
 
@@ -292,6 +301,8 @@ def figure_section(record: dict[str, Any], files: FigureFiles, rows: Sequence[di
             f'<figcaption>{e(label)}. <a href="{e(svg)}">Vector (SVG)</a> &middot; '
             f"<details><summary>Text description of the chart</summary>{e(alt)}</details></figcaption></figure>"
         )
+    for table in files.tables:
+        parts.append(f"<details><summary>{e(label)} as a table</summary>{table}</details>")
     if files.interactive:
         parts.append(
             f'<p class="interactive"><a href="{e(files.interactive)}">Explore the interactive map of {e(label)}</a> '
@@ -568,16 +579,16 @@ def write_site(edition, results) -> Path:
     rows = read_reconciliation(site_dir / "reconciliation.csv")
     manifest_path = site_dir / "manifest.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
-    banner = ""
+    banner, banner_items = "", []
     if edition.header.substitute_data:
-        banner = f"This edition ('{edition.name}') is built on substitute data: " + " ".join(
-            d.description for d in edition.header.deviations
-        )
+        banner = f"This edition ('{edition.name}') is built on substitute data, so its numbers can differ from the report's:"
+        banner_items = [f"{figure_label(d.figure)}: {' '.join(d.description.split())}" for d in edition.header.deviations]
     built_at = str(manifest.get("built_at", "")).replace("T", " ").replace("Z", " UTC") or None
     common = {
         "edition": edition.name,
         "edition_title": edition.header.title,
         "banner": banner,
+        "banner_items": banner_items,
         "built_at": built_at,
         "footer_html": f'git commit {e(str(manifest.get("git_commit", "unknown")))} &middot; <a href="manifest.json">manifest.json</a>'
         ' &middot; <a href="reconciliation.csv">reconciliation.csv</a>',

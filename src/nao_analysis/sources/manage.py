@@ -83,7 +83,9 @@ def _sheet_tops(path: Path) -> dict[str | None, list[list[object]]]:
                         break
             return {None: rows}
     except Exception as exc:  # calamine and csv raise many types for a corrupt file
-        raise ReaderError(path, f"cannot be opened ({type(exc).__name__})", "check the file is complete and of the type its name says") from None
+        raise ReaderError(
+            path, f"cannot be opened ({type(exc).__name__})", "check the file is complete and of the type its name says"
+        ) from None
     return {}
 
 
@@ -248,7 +250,9 @@ def _append_to_registry(entry: Mapping[str, Any]) -> None:
             # Validate the whole new registry before it replaces the old one.
             registry = load_registry(Path(tmp))
             if entry["id"] not in registry.ids():
-                raise SourceError(f"{path}: the appended entry {entry['id']!r} did not parse as part of `sources:` - check the end of the file")
+                raise SourceError(
+                    f"{path}: the appended entry {entry['id']!r} did not parse as part of `sources:` - check the end of the file"
+                )
             os.replace(tmp, path)
         finally:
             Path(tmp).unlink(missing_ok=True)
@@ -343,15 +347,37 @@ def add_source(
                 exc.args = (str(exc).replace(str(tmp), str(local if file else url)),)
                 raise
         sha, size = sha256_of(tmp), tmp.stat().st_size
-        entry = _entry(source_id, filename, sha, size, url=url, origin=None if url else local, serves=serves_final, detected=detected,
-                       title=title, fmt=fmt, publisher=publisher)
+        entry = _entry(
+            source_id,
+            filename,
+            sha,
+            size,
+            url=url,
+            origin=None if url else local,
+            serves=serves_final,
+            detected=detected,
+            title=title,
+            fmt=fmt,
+            publisher=publisher,
+        )
         try:
             source = Source.model_validate(entry)
         except ValidationError as exc:
             first = exc.errors()[0]
-            raise SourceError(f"sources add {source_id}: {'.'.join(str(p) for p in first['loc'])}: {first['msg']} - fix the option") from None
-        provenance = Provenance(source_id, filename, "download" if url else "added by hand", url or str(local.resolve()), _now(), sha, size,
-                                source.kind, source.copied_from)
+            raise SourceError(
+                f"sources add {source_id}: {'.'.join(str(p) for p in first['loc'])}: {first['msg']} - fix the option"
+            ) from None
+        provenance = Provenance(
+            source_id,
+            filename,
+            "download" if url else "added by hand",
+            url or str(local.resolve()),
+            _now(),
+            sha,
+            size,
+            source.kind,
+            source.copied_from,
+        )
         _install(tmp, target, provenance)
     finally:
         _discard(tmp, target)
@@ -373,8 +399,20 @@ def _check_serves_against_content(source_id: str, path: Path, detected: Detected
             )
 
 
-def _entry(source_id: str, filename: str, sha: str, size: int, *, url: str | None, origin: Path | None, serves: dict[str, Any],
-           detected: DetectedFormat, title: str | None, fmt: str | None, publisher: str | None) -> dict[str, Any]:
+def _entry(
+    source_id: str,
+    filename: str,
+    sha: str,
+    size: int,
+    *,
+    url: str | None,
+    origin: Path | None,
+    serves: dict[str, Any],
+    detected: DetectedFormat,
+    title: str | None,
+    fmt: str | None,
+    publisher: str | None,
+) -> dict[str, Any]:
     today = dt.date.today().isoformat()
     entry: dict[str, Any] = {
         "id": source_id,
