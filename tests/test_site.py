@@ -16,6 +16,7 @@ import shapely
 
 from nao_analysis.errors import AnalysisError, NaoError
 from nao_analysis.report.interactive_map import MAP_SPECS, Viewport, area_records, map_fragment, svg_path
+from nao_analysis.report.notebook_html import figure_banner
 from nao_analysis.report.page import render_page
 from nao_analysis.report.site import (
     collect_flags,
@@ -62,9 +63,25 @@ class TestRenderPage:
         page = render_page(title="T", edition="e", body_html="", current="reconciliation.html")
         assert '<a href="reconciliation.html" aria-current="page">' in page
 
+    def test_lists_banner_items_escaped(self):
+        page = render_page(title="T", edition="e", body_html="", banner="b", banner_items=["Figure 2: <i>extract</i>"])
+        assert "<li>Figure 2: &lt;i&gt;extract&lt;/i&gt;</li>" in page
+
     def test_has_no_external_resource(self):
         page = render_page(title="T", edition="e", body_html="")
         assert not re.search(r'(src|href)="(https?:)?//', page)
+
+
+class TestFigureBanner:
+    def test_names_the_figures_own_substitution(self):
+        text = figure_banner({"edition": "offline", "substitute_data": True, "banner": "Third party's\nextract."})
+        assert text == "Edition 'offline': this figure uses substitute data. Third party's extract."
+
+    def test_substitute_edition_without_own_substitution_says_so(self):
+        assert "declares no substitution" in figure_banner({"edition": "offline", "substitute_data": True, "banner": ""})
+
+    def test_published_inputs_have_no_banner(self):
+        assert figure_banner({"edition": "nao-2023", "substitute_data": False, "banner": ""}) == ""
 
 
 # -- reconciliation -----------------------------------------------------------------------------------

@@ -41,7 +41,7 @@ def apply_house_style() -> None:
             "savefig.dpi": 150,
             "savefig.bbox": "tight",
             "svg.hashsalt": "nao-analysis",
-            "svg.fonttype": "path",
+            "svg.fonttype": "none",  # text stays text: smaller, faster, searchable and readable by screen readers
             "figure.facecolor": "white",
         }
     )
