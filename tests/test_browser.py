@@ -209,7 +209,7 @@ class TestInteractiveMaps:
             area.hover()
             tooltip.wait_for(state="visible", timeout=2000)
             text = tooltip.inner_text()
-            page.screenshot(path=str(SCREENSHOTS / f"{Path(name).stem}_hover.png"))
+            page.screenshot(path=str(SCREENSHOTS / f"{Path(name).stem}_hover.png"), full_page=True)
             assert len(text.splitlines()) >= 3 and re.search(r"\d", text), text
         finally:
             page.close()
@@ -220,5 +220,15 @@ class TestInteractiveMaps:
             page.goto(f"{origin}/fig03_spending_change_map_interactive.html")
             page.locator('#imap svg path.area[data-code="E08000032"]').first.focus()
             assert page.locator("#imap .tooltip .tt-name").inner_text() == "Bradford"
+        finally:
+            page.close()
+
+    def test_flagged_area_tooltip_shows_its_flag(self, browser, origin):
+        # Greenwich's +1,336% (offline edition, budget basis) is over the plausibility limit and flagged by Figure 3.
+        page = browser.new_page()
+        try:
+            page.goto(f"{origin}/fig03_spending_change_map_interactive.html")
+            page.locator('#imap svg path.area[data-code="E09000011"]').first.focus()
+            assert "plausibility limit" in page.locator("#imap .tooltip .tt-flag").inner_text()
         finally:
             page.close()

@@ -19,8 +19,10 @@ from nao_analysis.report.interactive_map import MAP_SPECS, Viewport, area_record
 from nao_analysis.report.notebook_html import figure_banner
 from nao_analysis.report.page import render_page
 from nao_analysis.report.site import (
+    FigureFiles,
     collect_flags,
     figure_label,
+    figure_section,
     format_number,
     reconciliation_table_html,
     status_class,
@@ -156,6 +158,43 @@ class TestReconciliationTable:
 
     def test_empty_says_nothing_to_reconcile(self):
         assert "No published numbers" in reconciliation_table_html([])
+
+
+class TestFigureSection:
+    RECORD = {
+        "figure": "fig02",
+        "stem": "fig02_deaths",
+        "title": "Deaths <rising>",
+        "subtitle": "",
+        "banner": "",
+        "notes": ["<script>alert(1)</script>"],
+        "source": "ONS & NAO",
+        "alt_text": {"fig02_deaths.png": "Line chart <of deaths>"},
+    }
+    FILES = FigureFiles(
+        charts=["figures/fig02_deaths.png"],
+        csvs=["figures/fig02_deaths.csv"],
+        spreadsheet="figures/fig02_deaths.xlsx",
+        interactive=None,
+        problems=[],
+    )
+
+    def test_escapes_title_notes_source_and_alt(self):
+        out = figure_section(self.RECORD, self.FILES, [])
+        assert (
+            "Deaths &lt;rising&gt;" in out
+            and "&lt;script&gt;" in out
+            and "ONS &amp; NAO" in out
+            and 'alt="Line chart &lt;of deaths&gt;"' in out
+        )
+        assert "<script>" not in out
+
+    def test_links_notebook_csv_and_spreadsheet(self):
+        out = figure_section(self.RECORD, self.FILES, [])
+        assert all(f'href="{href}"' in out for href in ("fig02_deaths.html", "figures/fig02_deaths.csv", "figures/fig02_deaths.xlsx"))
+
+    def test_summarises_its_reconciliation(self):
+        assert "2 pass" in figure_section(self.RECORD, self.FILES, [_row("pass"), _row("pass")])
 
 
 class TestCollectFlags:

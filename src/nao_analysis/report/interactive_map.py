@@ -463,7 +463,7 @@ def map_fragment(shapes: gpd.GeoDataFrame, areas: pd.DataFrame, spec: MapSpec, p
         lb = london.total_bounds
         inset_x = MAP_WIDTH + GAP
         inset_view = Viewport.fit(lb, INSET_WIDTH, offset_x=inset_x, offset_y=28.0)
-        width = inset_x + INSET_WIDTH
+        width = inset_x + INSET_WIDTH + 6  # room for the frame drawn 4 units outside the inset
         inset_h = inset_view.height(lb)
         inset_parts.append(f'<text x="{inset_x:.1f}" y="18" font-size="13" fill="#0b0c0c">London (enlarged)</text>')
         inset_parts.append(f'<rect x="{inset_x - 4:.1f}" y="24" width="{INSET_WIDTH + 8:.1f}" height="{inset_h + 8:.1f}" {FRAME_STYLE}/>')

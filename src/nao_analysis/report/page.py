@@ -37,7 +37,10 @@ table caption{text-align:left;font-weight:bold;padding:4px 0}
 .status-not-built,.status-quoted{background:#f3f2f1}
 .wording{display:block;font-weight:normal}
 code.hash{font-size:0.8em;word-break:break-all}
-td.url{word-break:break-all;max-width:320px}
+table.provenance,table.recon{width:100%}
+td.url{overflow-wrap:anywhere;min-width:16em}
+code.hash{display:inline-block;max-width:9em}
+table.recon td:nth-child(7){min-width:14em}
 """
 
 TEMPLATE = """<!DOCTYPE html>

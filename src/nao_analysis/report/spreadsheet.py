@@ -170,7 +170,7 @@ def write_figure_workbook(
             2 + len(content_rows),
             1,
             {
-                "name": "Contents",
+                "name": "Contents_table",
                 "style": "Table Style Light 1",
                 "columns": [{"header": "Sheet"}, {"header": "Description"}],
                 "data": content_rows,
@@ -195,7 +195,7 @@ def write_figure_workbook(
             2 + len(note_rows),
             2,
             {
-                "name": "Notes",
+                "name": "Notes_table",
                 "style": "Table Style Light 1",
                 "columns": [{"header": "Note number"}, {"header": "Type"}, {"header": "Text"}],
                 "data": note_rows,
