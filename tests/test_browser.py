@@ -49,17 +49,9 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def site_dir(tmp_path_factory, raw_file) -> Path:
-    """A real offline build into a private output root; returns ``reports/offline``."""
-    from nao_analysis.build import build
-
-    root = tmp_path_factory.mktemp("site-build")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("NAO_OUTPUT_ROOT", str(root))
-        result = build("offline", jobs=2, log=lambda *_: None)
-    failed = [f"{r.figure}: {r.message}" for r in result.results if r.status == "failed"]
-    assert not failed, failed
-    return root / "reports" / "offline"
+def site_dir(offline_build_root) -> Path:
+    """The site of the shared real offline build: ``reports/offline``."""
+    return offline_build_root / "reports" / "offline"
 
 
 @pytest.fixture(scope="module")

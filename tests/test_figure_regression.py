@@ -53,15 +53,9 @@ def downscale(source: Path, target: Path, width: int = BASELINE_WIDTH) -> Path:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory, raw_file) -> Path:
-    """A real offline build into a private output root; returns the root."""
-    from nao_analysis.build import build
-
-    root = tmp_path_factory.mktemp("regression-build")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("NAO_OUTPUT_ROOT", str(root))
-        build("offline", jobs=2, log=lambda *_: None)
-    return root
+def built(offline_build_root) -> Path:
+    """The shared real offline build (see ``offline_build_root`` in conftest); returns its root."""
+    return offline_build_root
 
 
 def _charts(root: Path, figure: str) -> list[Path]:

@@ -69,8 +69,27 @@ class BuildResult:
         return 0
 
 
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
 def package_hash() -> str:
-    return hash_tree(Path(__file__).resolve().parent, "**/*.py")
+    """Code a notebook run depends on. The report layer is left out: it only renders finished runs,
+    so a change there re-renders the site (see :func:`site_key`) without re-running any figure."""
+    return hash_bytes(*(f"{p.relative_to(PACKAGE_DIR)}:{hash_bytes(p.read_bytes())}".encode() for p in _package_files()))
+
+
+def _package_files() -> list[Path]:
+    return sorted(p for p in PACKAGE_DIR.rglob("*.py") if "__pycache__" not in p.parts and p.parent.name != "report")
+
+
+def site_key(edition: str, results: list[FigureResult]) -> str:
+    """What the site pages depend on: the report code and each figure's stamp and status."""
+    stamps = []
+    for result in results:
+        stamp_file = _stamp_path(edition, result.figure)
+        state = "current" if result.status in ("built", "up to date") else f"{result.status}: {result.message}"
+        stamps.append((result.figure, state, stamp_file.read_text() if stamp_file.exists() else ""))
+    return hash_bytes(hash_tree(PACKAGE_DIR / "report", "*.py").encode(), hash_json(stamps).encode())
 
 
 def _source_ids_in(params: dict[str, Any], known: set[str]) -> list[str]:
@@ -417,16 +436,36 @@ def build(
         order = list(edition.figures)
         result.results.sort(key=lambda r: order.index(r.figure))
     result.seconds = time.perf_counter() - started
-    changed = (
-        bool(to_run) or any(r.status == "skipped" for r in result.results) or not (paths.reports_dir(edition.name) / "index.html").exists()
-    )
-    if changed or force:
+    site_stamp = paths.reports_dir(edition.name) / "_stamps" / "site.json"
+    key = site_key(edition.name, result.results)
+    site_current = site_stamp.exists() and site_stamp.read_text() == key and (paths.reports_dir(edition.name) / "index.html").exists()
+    if to_run or force or not site_current:
         write_reconciliation(edition.name, result.results)
         write_manifest(edition, result.results, result.seconds, overrides or [])
         from nao_analysis.report.site import write_site
 
+        if not to_run:
+            rerender_notebook_pages(edition.name, result.results)
         write_site(edition, result.results)
+        site_stamp.parent.mkdir(parents=True, exist_ok=True)
+        site_stamp.write_text(site_key(edition.name, result.results))
+    result.seconds = time.perf_counter() - started
     return result
+
+
+def rerender_notebook_pages(edition: str, results: list[FigureResult]) -> None:
+    """Re-render the code-hidden pages of figures that were not re-run (the report code changed)."""
+    from nao_analysis.report.notebook_html import notebook_to_html
+
+    for result in results:
+        if not result.record:
+            continue
+        executed = paths.reports_dir(edition) / f"{result.record['stem']}.ipynb"
+        if executed.exists():
+            page = executed.with_suffix(".html")
+            tmp = page.with_name(f".{page.name}.tmp")
+            tmp.write_text(notebook_to_html(executed, result.record), encoding="utf-8")
+            os.replace(tmp, page)
 
 
 def summary_table(result: BuildResult) -> str:
