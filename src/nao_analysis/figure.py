@@ -77,6 +77,7 @@ class Figure:
         self.alt_text: dict[str, str] = {}
         self.reconciliation: list[dict[str, Any]] = []
         self.extra_notes: list[str] = []
+        self.map: dict[str, Any] | None = None
         self._published = published_checks(spec.figure_id)
 
     # -- declaration -------------------------------------------------------------------------
@@ -158,6 +159,12 @@ class Figure:
         target = self.output_dir / f"{self.stem}{'_' + name if name else ''}.table.html"
         self._write_atomic(target, lambda p: p.write_text(fragment, encoding="utf-8"))
         return target
+
+    def declare_map(self, *, bins: list[float], labels: list[str], colours: list[str]) -> None:
+        """Record a choropleth's classes and colours so the interactive map draws exactly the same ones."""
+        import math
+
+        self.map = {"bins": [None if math.isinf(b) else float(b) for b in bins], "labels": list(labels), "colours": list(colours)}
 
     def save_chart(self, mpl_figure, *, alt: str, name: str | None = None) -> Path:
         """Write the chart as PNG and SVG, stamping any substitute-data banner on it."""
@@ -245,6 +252,7 @@ class Figure:
             "outputs": self.outputs,
             "alt_text": self.alt_text,
             "reconciliation": self.reconciliation,
+            "map": self.map,
         }
         target = self.output_dir / f"{self.stem}.json"
         self._write_atomic(target, lambda p: p.write_text(json.dumps(record, indent=2, default=str) + "\n"))

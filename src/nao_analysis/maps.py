@@ -98,7 +98,7 @@ def no_data_areas(gdf: pd.DataFrame, value_column: str, name_column: str = "name
     return sorted(str(n) for n in missing[name_column])
 
 
-def _colours(palette: Sequence[str] | str, n: int) -> list[str]:
+def palette_colours(palette: Sequence[str] | str, n: int) -> list[str]:
     if isinstance(palette, str):
         cmap = matplotlib.colormaps[palette]
         return [matplotlib.colors.to_hex(cmap(x)) for x in np.linspace(0.1, 0.9, n)]
@@ -189,7 +189,7 @@ def choropleth(
     shapes = gdf.to_crs(BRITISH_NATIONAL_GRID) if gdf.crs is not None else gdf
     shapes = shapes.reset_index(drop=True)
     classes = classify(shapes[value_column], bins, labels)
-    colours = _colours(palette, len(labels))
+    colours = palette_colours(palette, len(labels))
 
     figure = plt.figure(figsize=figsize)
     main = figure.add_axes([0.0, 0.06, 0.72, 0.80])

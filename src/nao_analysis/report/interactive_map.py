@@ -18,7 +18,7 @@ import json
 import math
 import numbers
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ from shapely.geometry.base import BaseGeometry
 
 from nao_analysis.charts import NO_DATA_GREY
 from nao_analysis.errors import AnalysisError
-from nao_analysis.maps import BRITISH_NATIONAL_GRID, FALLS_AND_INCREASE_PALETTE, LONDON_CODE_PREFIX, classify
+from nao_analysis.maps import BRITISH_NATIONAL_GRID, LONDON_CODE_PREFIX, classify
 
 #: Width of the national map in SVG user units; the height follows England's shape.
 MAP_WIDTH = 560.0
@@ -68,48 +68,14 @@ class MapSpec:
     value_label: str
     value_fmt: str
     legend_title: str
-    classes: Callable[[dict[str, Any]], tuple[list[float], list[str], list[str]]]
+    #: Filled from the figure record's ``map`` entry (written by ``fig.declare_map`` in the notebook),
+    #: so the interactive map uses exactly the static map's classes and colours.
+    classes: Callable[[dict[str, Any]], tuple[list[float], list[str], list[str]]] | None = None
     details: tuple[Detail, ...] = ()
     flag_columns: tuple[str, ...] = ()
     counted_column: str | None = None
     no_data_label: str = "Data unavailable"
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-def _fig03_classes(params: dict[str, Any]) -> tuple[list[float], list[str], list[str]]:
-    # Same classes and colours as notebooks/fig03_spending_change_map.ipynb, from the same parameters.
-    breaks = [float(b) for b in params["class_breaks"]]
-    bins = breaks + [math.inf]
-    labels = [f"Fall of {-breaks[0]:.0f}% or more"]
-    labels += [
-        f"Fall of {-hi:.0f}% to {-lo:.0f}%" if hi < 0 else f"Fall of up to {-lo:.0f}% or no change" for lo, hi in zip(breaks, breaks[1:])
-    ]
-    labels += ["Increase"]
-    colours = list(FALLS_AND_INCREASE_PALETTE) if len(labels) == 4 else _ramp("PuOr", [i / (len(labels) - 1) for i in range(len(labels))])
-    return bins, labels, colours
-
-
-def _fig05_classes(params: dict[str, Any]) -> tuple[list[float], list[str], list[str]]:
-    # Same classes and colours as notebooks/fig05_treatment_gap_map.ipynb: purples under the threshold, oranges at or above it.
-    from nao_analysis.analysis.treatment_gap import map_classes
-
-    bins, labels = map_classes(params["class_breaks"])
-    below = 1 + sum(float(b) < float(params["threshold"]) for b in params["class_breaks"])
-    colours = _ramp("PuOr", _linspace(0.9, 0.65, below)) + _ramp("PuOr", _linspace(0.4, 0.05, len(labels) - below))
-    return bins, labels, colours
-
-
-def _linspace(start: float, stop: float, n: int) -> list[float]:
-    if n <= 1:
-        return [start][:n]
-    return [start + (stop - start) * i / (n - 1) for i in range(n)]
-
-
-def _ramp(name: str, positions: Sequence[float]) -> list[str]:
-    import matplotlib
-
-    cmap = matplotlib.colormaps[name]
-    return [matplotlib.colors.to_hex(cmap(x)) for x in positions]
 
 
 #: The report's two maps. Tooltip lines name the base and target figures behind each value.
@@ -122,7 +88,6 @@ MAP_SPECS: dict[str, MapSpec] = {
         value_label="Real-terms change, {base_year} to {target_year}",
         value_fmt="{:+,.1f}%",
         legend_title="Real-terms change",
-        classes=_fig03_classes,
         details=(
             Detail("base_cash_gbp_k", "{base_year} spending, cash (£000)"),
             Detail("target_cash_gbp_k", "{target_year} spending, cash (£000)"),
@@ -143,7 +108,6 @@ MAP_SPECS: dict[str, MapSpec] = {
         value_label="Not in treatment, {year}",
         value_fmt="{:.1f}%",
         legend_title="Not in treatment",
-        classes=_fig05_classes,
         details=(
             Detail("denominator", "Estimated users aged 15-64 (mean of three years)"),
             Detail("in_treatment", "In treatment"),
@@ -572,8 +536,12 @@ def interactive_map_for_record(record: dict[str, Any], figures_dir: Path) -> tup
         If the CSV or the boundary source is missing or does not match.
     """
     spec = MAP_SPECS.get(record.get("figure", ""))
-    if spec is None:
+    declared = record.get("map")
+    if spec is None or not declared:
         return None
+    bins = [math.inf if b is None else float(b) for b in declared["bins"]]
+    classes = (bins, list(declared["labels"]), list(declared["colours"]))
+    spec = replace(spec, classes=lambda _params: classes)
     params = record.get("params", {})
     csv_path = figures_dir / f"{record['stem']}.csv"
     if not csv_path.exists():
