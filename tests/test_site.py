@@ -15,7 +15,7 @@ import pytest
 import shapely
 
 from nao_analysis.errors import AnalysisError, NaoError
-from nao_analysis.report.interactive_map import MAP_SPECS, Viewport, area_records, map_fragment, svg_path
+from nao_analysis.report.interactive_map import MAP_SPECS, Viewport, area_records, map_fragment, spec_with_classes, svg_path
 from nao_analysis.report.notebook_html import figure_banner
 from nao_analysis.report.page import render_page
 from nao_analysis.report.site import (
@@ -32,6 +32,12 @@ from nao_analysis.report.site import (
 from nao_analysis.report.spreadsheet import NOT_AVAILABLE, SheetTable, sheet_name, write_figure_workbook
 
 FIG05_PARAMS = {"year": "2020-21", "class_breaks": [38.0, 48.0, 58.0, 68.0], "threshold": 48.0}
+FIG05_SPEC = spec_with_classes(
+    MAP_SPECS["fig05"],
+    [38, 48, 58, 68, None],
+    ["Less than 38%", "38% to under 48%", "48% to under 58%", "58% to under 68%", "68% or more"],
+    ["#2d004b", "#b2abd2", "#fee0b6", "#e08214", "#7f3b08"],
+)
 
 
 def _row(status: str, figure: str = "fig02", check: str = "deaths_2021") -> dict[str, str]:
@@ -305,12 +311,12 @@ class TestSvgPath:
 class TestAreaRecords:
     def test_missing_column_raises(self):
         with pytest.raises(AnalysisError, match="no column"):
-            area_records(pd.DataFrame({"area_code": ["E1"]}), MAP_SPECS["fig05"], FIG05_PARAMS)
+            area_records(pd.DataFrame({"area_code": ["E1"]}), FIG05_SPEC, FIG05_PARAMS)
 
     def test_duplicate_code_raises(self):
         frame = pd.DataFrame({"area_code": ["E1", "E1"], "area_name": ["A", "A"], "value": [40.0, 41.0]})
         with pytest.raises(AnalysisError, match="appears twice"):
-            area_records(frame, MAP_SPECS["fig05"], FIG05_PARAMS)
+            area_records(frame, FIG05_SPEC, FIG05_PARAMS)
 
 
 @pytest.fixture(scope="module")
@@ -329,17 +335,17 @@ def fig05_map_inputs(raw_file):
 class TestMapFragment:
     def test_one_focusable_path_per_english_area(self, fig05_map_inputs):
         boundaries, ranked = fig05_map_inputs
-        html = map_fragment(boundaries, ranked, MAP_SPECS["fig05"], FIG05_PARAMS)
+        html = map_fragment(boundaries, ranked, FIG05_SPEC, FIG05_PARAMS)
         assert html.count('tabindex="0"') == len(boundaries) == 152
 
     def test_london_inset_redraws_the_boroughs(self, fig05_map_inputs):
         boundaries, ranked = fig05_map_inputs
-        html = map_fragment(boundaries, ranked, MAP_SPECS["fig05"], FIG05_PARAMS)
+        html = map_fragment(boundaries, ranked, FIG05_SPEC, FIG05_PARAMS)
         assert html.count('class="area"') == 152 + int(boundaries["code"].str.startswith("E09").sum())
 
     def test_tooltip_data_hold_value_and_base_figures(self, fig05_map_inputs):
         boundaries, ranked = fig05_map_inputs
-        html = map_fragment(boundaries, ranked, MAP_SPECS["fig05"], FIG05_PARAMS)
+        html = map_fragment(boundaries, ranked, FIG05_SPEC, FIG05_PARAMS)
         data = json.loads(re.search(r'<script type="application/json" id="imap-data">(.*?)</script>', html).group(1))
         redcar = dict(data["E06000003"]["lines"])
         assert data["E06000003"]["name"] == "Redcar and Cleveland"
@@ -347,18 +353,18 @@ class TestMapFragment:
 
     def test_areas_without_data_are_hatched(self, fig05_map_inputs):
         boundaries, ranked = fig05_map_inputs
-        html = map_fragment(boundaries, ranked, MAP_SPECS["fig05"], FIG05_PARAMS)
+        html = map_fragment(boundaries, ranked, FIG05_SPEC, FIG05_PARAMS)
         assert "Data not available (148)" in html
 
     def test_no_matching_code_raises(self, fig05_map_inputs):
         boundaries, _ = fig05_map_inputs
         frame = pd.DataFrame({"area_code": ["W06000001"], "area_name": ["Anglesey"], "value": [40.0]})
         with pytest.raises(AnalysisError, match="no area code"):
-            map_fragment(boundaries, frame, MAP_SPECS["fig05"], FIG05_PARAMS)
+            map_fragment(boundaries, frame, FIG05_SPEC, FIG05_PARAMS)
 
     def test_names_are_escaped(self, fig05_map_inputs):
         boundaries, ranked = fig05_map_inputs
         hostile = ranked.copy()
         hostile.loc[hostile["area_code"] == "E06000003", "area_name"] = "</script><script>alert(1)</script>"
-        html = map_fragment(boundaries, hostile, MAP_SPECS["fig05"], FIG05_PARAMS)
+        html = map_fragment(boundaries, hostile, FIG05_SPEC, FIG05_PARAMS)
         assert "<script>alert(1)" not in html

@@ -515,6 +515,12 @@ def area_table_html(areas: pd.DataFrame, spec: MapSpec, params: dict[str, Any]) 
     return "".join(out)
 
 
+def spec_with_classes(spec: MapSpec, bins: Sequence[float | None], labels: Sequence[str], colours: Sequence[str]) -> MapSpec:
+    """``spec`` with fixed classes (upper bounds; None = no upper bound), labels and colours."""
+    classes = ([math.inf if b is None else float(b) for b in bins], list(labels), list(colours))
+    return replace(spec, classes=lambda _params: classes)
+
+
 def interactive_map_for_record(record: dict[str, Any], figures_dir: Path) -> tuple[str, str] | None:
     """The interactive map's HTML fragment and head CSS for a figure record, or None if the figure has no map.
 
@@ -539,9 +545,7 @@ def interactive_map_for_record(record: dict[str, Any], figures_dir: Path) -> tup
     declared = record.get("map")
     if spec is None or not declared:
         return None
-    bins = [math.inf if b is None else float(b) for b in declared["bins"]]
-    classes = (bins, list(declared["labels"]), list(declared["colours"]))
-    spec = replace(spec, classes=lambda _params: classes)
+    spec = spec_with_classes(spec, declared["bins"], declared["labels"], declared["colours"])
     params = record.get("params", {})
     csv_path = figures_dir / f"{record['stem']}.csv"
     if not csv_path.exists():
