@@ -227,13 +227,20 @@ class TestCachedReader:
         read_sample(sample)
         assert len(calls) == 1
 
-    def test_decorated_reader_refuses_positional_extras(self, sample):
+    def test_decorated_reader_keys_positional_extras(self, sample, isolated_data):
+        calls = []
+
         @cached_reader("1")
         def read_sample(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
+            calls.append(columns)
             return pd.read_csv(path, usecols=columns)
 
-        with pytest.raises(TypeError, match="by keyword"):
-            read_sample(sample, ["Value"])
+        first = read_sample(sample, ["Value"])
+        again = read_sample(sample, columns=["Value"])
+        other = read_sample(sample)
+        assert calls == [["Value"], None]
+        assert list(first.columns) == list(again.columns) == ["Value"]
+        assert len(other.columns) > 1
 
     def test_uncached_original_stays_reachable(self, sample):
         @cached_reader("1")

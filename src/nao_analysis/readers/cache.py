@@ -257,7 +257,9 @@ def cached_read(reader_fn: Callable[..., pd.DataFrame], path: Path, *, reader_ve
         A keyword argument that cannot be part of a key.
     """
     path = Path(path)
-    if not cache_enabled():
+    if not cache_enabled() or not path.with_name(path.name + ".provenance.json").exists():
+        # Only files resolved by fetch (verified, with provenance) are cached: a file handed in from
+        # elsewhere is parsed afresh every time and leaves nothing behind in data/processed.
         return reader_fn(path, **kwargs)
     entry = cache_entry_path(reader_fn, path, reader_version=reader_version, **kwargs)
     cached = _load(entry)
@@ -284,12 +286,17 @@ def cached_reader(reader_version: str) -> Callable[[Callable[P, pd.DataFrame]], 
     """
 
     def decorate(reader_fn: Callable[P, pd.DataFrame]) -> Callable[P, pd.DataFrame]:
+        import inspect
+
+        signature = inspect.signature(reader_fn)
+        first = next(iter(signature.parameters))
+
         @functools.wraps(reader_fn)
         def wrapper(path, *args, **kwargs):
-            if args:
-                # Positional extras would silently drop out of the key: refuse rather than mis-cache.
-                raise TypeError(f"{_reader_name(reader_fn)}: pass arguments after the path by keyword when the reader is cached")
-            return cached_read(reader_fn, path, reader_version=reader_version, **kwargs)
+            # Positional extras become keywords, so every argument is part of the key.
+            bound = signature.bind(path, *args, **kwargs).arguments
+            bound.pop(first)
+            return cached_read(reader_fn, path, reader_version=reader_version, **bound)
 
         wrapper.uncached = reader_fn  # type: ignore[attr-defined]
         return wrapper

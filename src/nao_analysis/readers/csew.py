@@ -27,6 +27,7 @@ import pandera.pandas as pa
 
 from nao_analysis.errors import ReaderError
 from nao_analysis.readers._common import check_not_html_or_empty, read_workbook
+from nao_analysis.readers.cache import cached_reader
 
 #: Table-title wording -> measure code.
 MEASURES: dict[str, str] = {
@@ -197,6 +198,7 @@ def _parse_prevalence_sheet(raw: pd.DataFrame, path: Path, sheet: str) -> pd.Dat
     return frame
 
 
+@cached_reader("1")
 def read_csew_appendix_tables(
     path: str | Path,
     *,
@@ -267,6 +269,7 @@ _EXTRACT_COLUMNS = ("age_group", "drug_type", "period", "estimate")
 _EXTRACT_AGE = re.compile(r"^(?P<low>\d+)\s*[-–—]\s*(?P<high>\d+)")
 
 
+@cached_reader("1")
 def read_csew_tidy_extract(path: str | Path, *, edition: str | None = None, measure: str = "last_year") -> pd.DataFrame:
     """Read a third party's tidy extract of the CSEW last-year-use tables (``csew_tidy_csv``).
 

@@ -16,6 +16,7 @@ import pandera.pandas as pa
 
 from nao_analysis.errors import ReaderError
 from nao_analysis.readers._common import check_not_html_or_empty, validate
+from nao_analysis.readers.cache import cached_reader
 
 #: Header label -> tidy column name. Every label here must be present.
 REQUIRED_COLUMNS = {
@@ -83,6 +84,7 @@ def _financial_year(period: str) -> str | None:
     return f"{match.group(1)}-{match.group(2)}" if match else None
 
 
+@cached_reader("1")
 def read_fingertips_csv(path: Path) -> pd.DataFrame:
     """Read a Fingertips ``all_data`` CSV into one tidy row per indicator, area, sex, age, category and period.
 

@@ -11,6 +11,7 @@ import pandera.pandas as pa
 
 from nao_analysis.errors import ReaderError
 from nao_analysis.readers._common import check_not_html_or_empty, clean_label, validate
+from nao_analysis.readers.cache import cached_reader
 
 #: Accepted header labels for each field, after lower-casing and collapsing spaces.
 COLUMN_ALIASES = {
@@ -57,6 +58,7 @@ def _financial_year(value: str) -> str | None:
     return f"{match.group(1)}-{match.group(2)}" if match else None
 
 
+@cached_reader("1")
 def read_viewit_export(path: Path, *, drug_group: str | None = None) -> pd.DataFrame:
     """Read an NDTMS ViewIt adult export into tidy rows.
 

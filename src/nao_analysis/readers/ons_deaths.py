@@ -10,6 +10,7 @@ import pandera.pandas as pa
 
 from nao_analysis.errors import ReaderError
 from nao_analysis.readers._common import check_not_html_or_empty, clean_label, find_sheet, read_workbook, validate
+from nao_analysis.readers.cache import cached_reader
 
 MEASURES = {"all drug poisoning": "all_drug_poisoning", "drug misuse": "drug_misuse"}
 COUNTRIES = {"england and wales": "England and Wales", "england": "England", "wales": "Wales"}
@@ -44,6 +45,7 @@ def _year_header_row(path: Path, table: pd.DataFrame, sheet: str) -> tuple[int, 
     raise ReaderError(path, "no header row of registration years found", "the layout has changed: check Table 1", sheet=sheet)
 
 
+@cached_reader("1")
 def read_drug_deaths_table1(path: Path) -> pd.DataFrame:
     """Read Table 1 (deaths by sex and country, by year of registration) of the official workbook.
 
@@ -97,6 +99,7 @@ def read_drug_deaths_table1(path: Path) -> pd.DataFrame:
     return validate(DEATHS_SCHEMA, frame, path, sheet)
 
 
+@cached_reader("1")
 def read_drug_deaths_extract(path: Path, country: str = "England") -> pd.DataFrame:
     """Read the third-party tidy extract of Table 1 (columns ``sex, year, all_drug_poisoning, drug_misuse``)."""
     path = Path(path)

@@ -33,6 +33,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from nao_analysis.errors import ReaderError
+from nao_analysis.readers.cache import cached_reader
 
 #: Old DCLG/DLUHC authority codes (E-codes), e.g. ``E0101``.
 E_CODE = re.compile(r"^E\d{4}$")
@@ -203,6 +204,7 @@ def _locate_lines(path: Path, grids: list[_Grid], lines: Mapping[str, str]) -> t
     )
 
 
+@cached_reader("1")
 def read_revenue_account(path: Path, lines: Mapping[str, str]) -> pd.DataFrame:
     """Read net current expenditure (£ thousand, cash) on the given lines for every authority.
 
