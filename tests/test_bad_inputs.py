@@ -149,10 +149,29 @@ def read_ra(path: Path) -> pd.DataFrame:
     return read_revenue_account(path, TREATMENT_LINES)
 
 
+def as_fetched(path: Path) -> Path:
+    """Write the provenance record fetch writes beside a file it resolved (as after `--accept-new-hash`).
+
+    The parsed cache only caches fetched files, so without this a corrupted copy would never reach the
+    cache and "nothing cached" would hold trivially.
+    """
+    from nao_analysis.sources.fetch import Provenance, sha256_of
+
+    sha, size = sha256_of(path), path.stat().st_size
+    record = Provenance("corpus", path.name, "added by hand", str(path), "2026-11-23T00:00:00+00:00", sha, size, "official")
+    record.write(path)
+    return path
+
+
+def read_as_fetched(reader, path: Path, **kwargs) -> pd.DataFrame:
+    """Parse ``path`` through the parsed cache, as a figure would parse a fetched file."""
+    return cached_read(reader, as_fetched(path), reader_version="corpus", **kwargs)
+
+
 def read_ra_cached(path: Path) -> pd.DataFrame:
     from nao_analysis.readers.revenue_account import read_revenue_account
 
-    return cached_read(read_revenue_account, path, reader_version="corpus", lines=TREATMENT_LINES)
+    return read_as_fetched(read_revenue_account, path, lines=TREATMENT_LINES)
 
 
 def fingertips_frame(real) -> pd.DataFrame:
@@ -162,7 +181,7 @@ def fingertips_frame(real) -> pd.DataFrame:
 def read_fingertips_cached(path: Path) -> pd.DataFrame:
     from nao_analysis.readers.fingertips import read_fingertips_csv
 
-    return cached_read(read_fingertips_csv, path, reader_version="corpus")
+    return read_as_fetched(read_fingertips_csv, path)
 
 
 # ------------------------------------------------------------------------------ downloads and archives
@@ -278,9 +297,16 @@ class TestFileContent:
         path = tmp_path / real["csew"][0]
         path.write_bytes(b"\n<!DOCTYPE html>\n<html><body>We're sorry, this page has moved</body></html>\n")
         with pytest.raises(ReaderError) as caught:
-            cached_read(read_csew_appendix_tables, path, reader_version="corpus")
+            read_as_fetched(read_csew_appendix_tables, path)
         assert_actionable(caught.value, str(path), "fetch the source again")
         assert cached_files(*caches) == []
+
+    def test_control_a_valid_fetched_copy_is_cached(self, caches, tmp_path, real):
+        # Proves the "nothing cached" assertions of this class can fail: a good parse is cached.
+        path = tmp_path / real["fingertips"][0]
+        path.write_bytes(real["fingertips"][1])
+        read_fingertips_cached(path)
+        assert [p.suffix for p in caches[1].rglob("*") if p.is_file()] != []
 
     def test_zero_byte_file(self, caches, tmp_path, real):
         path = tmp_path / real["fingertips"][0]
@@ -297,7 +323,7 @@ class TestFileContent:
         path = tmp_path / name
         path.write_bytes(body[: len(body) // 2])
         with pytest.raises(ReaderError) as caught:
-            cached_read(read_csew_appendix_tables, path, reader_version="corpus")
+            read_as_fetched(read_csew_appendix_tables, path)
         assert_actionable(caught.value, str(path), "fetch the source again")
         assert cached_files(*caches) == []
 
@@ -314,7 +340,7 @@ class TestFileContent:
                     renamed = "Deaths by sex and country" if sheet == table1 else sheet
                     sheets[sheet].to_excel(writer, sheet_name=renamed, header=False, index=False)
         with pytest.raises(ReaderError) as caught:
-            cached_read(read_drug_deaths_table1, path, reader_version="corpus")
+            read_as_fetched(read_drug_deaths_table1, path)
         assert_actionable(caught.value, str(path), "the layout has changed")
         assert cached_files(*caches) == []
 
@@ -410,7 +436,7 @@ class TestFileContent:
         path = tmp_path / name
         frame.to_csv(path, index=False)
         with pytest.raises(ReaderError) as caught:
-            cached_read(read_viewit_export, path, reader_version="corpus")
+            read_as_fetched(read_viewit_export, path)
         assert_actionable(caught.value, str(path), "check the export")
         assert cached_files(*caches) == []
 

@@ -43,6 +43,16 @@ def processed(isolated_data) -> Path:
     return isolated_data[1]
 
 
+def as_fetched(path: Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` with the provenance record fetch would write beside it."""
+    from nao_analysis.sources.fetch import Provenance, sha256_of
+
+    path.write_bytes(data)
+    sha = sha256_of(path)
+    Provenance("demo", path.name, "added by hand", str(path), "2026-11-23T00:00:00+00:00", sha, len(data), "official").write(path)
+    return path
+
+
 def parquet_entries(processed: Path) -> list[Path]:
     return sorted(processed.rglob("*.parquet"))
 
@@ -103,12 +113,25 @@ class TestCachedRead:
 
     def test_changed_raw_file_parses_again(self, sample, tmp_path):
         reader = CountingReader()
+        copy = as_fetched(tmp_path / "copy.csv", sample.read_bytes())
+        cached_read(reader, copy, reader_version="1")
+        as_fetched(copy, sample.read_bytes().replace(b"England", b"ENGLAND"))  # a re-release, fetched again
+        result = cached_read(reader, copy, reader_version="1")
+        assert (reader.calls, "ENGLAND" in set(result["Area Name"])) == (2, True)
+
+    def test_file_without_provenance_is_parsed_every_time(self, sample, tmp_path):
+        reader = CountingReader()
         copy = tmp_path / "copy.csv"
         shutil.copyfile(sample, copy)
         cached_read(reader, copy, reader_version="1")
-        copy.write_bytes(sample.read_bytes().replace(b"England", b"ENGLAND"))
-        result = cached_read(reader, copy, reader_version="1")
-        assert (reader.calls, "ENGLAND" in set(result["Area Name"])) == (2, True)
+        cached_read(reader, copy, reader_version="1")
+        assert reader.calls == 2
+
+    def test_file_without_provenance_leaves_nothing_behind(self, sample, tmp_path, processed):
+        copy = tmp_path / "copy.csv"
+        shutil.copyfile(sample, copy)
+        cached_read(CountingReader(), copy, reader_version="1")
+        assert all_files(processed) == []
 
     def test_corrupt_entry_is_ignored_and_rebuilt(self, sample):
         reader = CountingReader()

@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from nao_analysis.editions import Edition, load_edition
 from nao_analysis.errors import NaoError
 from nao_analysis.figure import RUN_FILE, STATUS_UNAVAILABLE, published_checks
 from nao_analysis.hashing import hash_bytes, hash_json, hash_tree
+from nao_analysis.kernels import KernelPool
 from nao_analysis.params import FigureSpec, load_all
 from nao_analysis.sources.registry import expected_hash, load_registry
 
@@ -173,7 +175,7 @@ def _clear_outputs(edition: str, spec: FigureSpec) -> None:
     _stamp_path(edition, spec.figure_id).unlink(missing_ok=True)
 
 
-def run_figure(edition: Edition, spec: FigureSpec, overrides: dict[str, Any], key: str) -> FigureResult:
+def run_figure(edition: Edition, spec: FigureSpec, overrides: dict[str, Any], key: str, pool=None) -> FigureResult:
     """Execute one notebook in a staging folder and publish its outputs only if it succeeds."""
     import papermill
 
@@ -189,9 +191,7 @@ def run_figure(edition: Edition, spec: FigureSpec, overrides: dict[str, Any], ke
     try:
         (staging / RUN_FILE).write_text(json.dumps({"overrides": {spec.figure_id: overrides} if overrides else {}}))
         try:
-            papermill.execute_notebook(
-                str(paths.notebooks_dir() / spec.notebook),
-                str(executed),
+            options = dict(
                 parameters={"edition": edition.name, "output_dir": str(staging)},
                 kernel_name=KERNEL_NAME,
                 cwd=str(paths.notebooks_dir()),
@@ -199,6 +199,11 @@ def run_figure(edition: Edition, spec: FigureSpec, overrides: dict[str, Any], ke
                 log_output=False,
                 report_mode=False,
             )
+            if pool is None:
+                papermill.execute_notebook(str(paths.notebooks_dir() / spec.notebook), str(executed), **options)
+            else:
+                with pool.kernel() as manager:
+                    papermill.execute_notebook(str(paths.notebooks_dir() / spec.notebook), str(executed), km=manager, **options)
         except Exception as exc:  # papermill wraps the notebook's exception
             status, message = _error_line(exc)
             _clear_outputs(edition.name, spec)
@@ -360,8 +365,13 @@ def build(
     jobs: int | None = None,
     force: bool = False,
     log=print,
+    warm_kernels: bool = True,
 ) -> BuildResult:
-    """Build the figures of an edition. See the module docstring for the rules."""
+    """Build the figures of an edition. See the module docstring for the rules.
+
+    ``warm_kernels`` runs the notebooks in a pool of reused, pre-imported kernels (one per job),
+    wiping each kernel's namespace between notebooks; ``False`` starts a fresh kernel per notebook.
+    """
     started = time.perf_counter()
     edition = load_edition(edition_name, overrides)
     specs = load_all()
@@ -418,9 +428,12 @@ def build(
             f"building {len(to_run)} figure(s) of '{edition.name}' with {min(jobs, len(to_run))} job(s): "
             + ", ".join(s.figure_id for s, _ in to_run)
         )
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
+        workers = min(jobs, len(to_run))
+        kernels = KernelPool(KERNEL_NAME, workers, str(paths.notebooks_dir())) if warm_kernels else nullcontext()
+        with kernels as pool, ThreadPoolExecutor(max_workers=workers) as executor:
             futures = {
-                spec.figure_id: pool.submit(run_figure, edition, spec, override_map.get(spec.figure_id, {}), key) for spec, key in to_run
+                spec.figure_id: executor.submit(run_figure, edition, spec, override_map.get(spec.figure_id, {}), key, pool)
+                for spec, key in to_run
             }
             for figure_id, future in futures.items():
                 outcomes[figure_id] = future.result()

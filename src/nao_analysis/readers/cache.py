@@ -10,8 +10,10 @@ Entries are parquet files in :func:`nao_analysis.paths.processed_dir`, keyed by
 - the keyword arguments of the call, and
 - :data:`CACHE_FORMAT` (this module's own layout).
 
-Entries are written atomically (temporary file, then rename), so parallel builds can share the
-folder. An entry that cannot be read back is treated as absent: deleted and rebuilt. A reader
+Only files resolved by ``fetch`` (verified, with a provenance record beside them) are cached; any other
+path is parsed afresh every time and leaves nothing in ``data/processed``. Entries are written atomically
+(temporary file, then rename), so parallel builds can share the folder, and only when they read back
+identical to the reader's output. An entry that cannot be read back is treated as absent: deleted and rebuilt. A reader
 that raises leaves nothing behind. ``NAO_PARSED_CACHE=0`` bypasses the cache (for timing the
 bare compute).
 """
@@ -247,7 +249,8 @@ def cached_read(reader_fn: Callable[..., pd.DataFrame], path: Path, *, reader_ve
     Returns
     -------
     pandas.DataFrame
-        The reader's output (from cache: a fresh copy read back from parquet).
+        The reader's output (from cache: a fresh copy read back from parquet). A path without a provenance
+        record (not resolved by ``fetch``) is parsed every time and never cached.
 
     Raises
     ------
