@@ -380,7 +380,8 @@ class TestFileContent:
         path = write_csv_rows(tmp_path / real["ra_2021_22"][0], rows)
         with pytest.raises(ReaderError) as caught:
             read_ra_cached(path)
-        assert_actionable(caught.value, str(path), "check the file layout")
+        assert_actionable(caught.value, str(path), "remove the duplicated row")
+        assert "E0101 (Bath & North East Somerset UA) appears more than once" in str(caught.value)
         assert cached_files(*caches) == []
 
     def test_duplicated_area_row_in_fingertips(self, caches, tmp_path, real):
@@ -438,6 +439,7 @@ class TestFileContent:
         with pytest.raises(ReaderError) as caught:
             read_as_fetched(read_viewit_export, path)
         assert_actionable(caught.value, str(path), "check the export")
+        assert "negative count '-15'" in str(caught.value)
         assert cached_files(*caches) == []
 
     def test_unknown_marker_in_a_revenue_account_cell(self, caches, tmp_path, real):

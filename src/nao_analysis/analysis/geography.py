@@ -141,7 +141,7 @@ def attach_ons_codes(spend: pd.DataFrame, crosswalk: pd.DataFrame, area_names: p
             unmatched.append(f"{e_code} ({name})")
     if unmatched:
         raise CrosswalkError(
-            f"E-code crosswalk: {len(unmatched)} authorities have no ONS code: {', '.join(sorted(set(unmatched)))} "
+            f"E-code crosswalk: {len(set(unmatched))} authorities have no ONS code: {', '.join(sorted(set(unmatched)))} "
             "- add a revenue account file that carries their ONS codes, or the ONS names of that year"
         )
     return out

@@ -98,6 +98,14 @@ def read_viewit_export(path: Path, *, drug_group: str | None = None) -> pd.DataF
         frame[field] = frame[field].map(lambda v: clean_label(v) if clean_label(v) not in {"persons", "all"} else TOTAL)
     frame["area"] = frame["area"].str.title()
     counts = frame["in_treatment"].str.replace(",", "", regex=False).str.strip()
+    negative = counts.str.fullmatch(r"-\d+(\.\d+)?")
+    if negative.any():
+        raise ReaderError(
+            path,
+            f"negative count {counts[negative].iloc[0]!r} in {negative.sum()} rows",
+            "check the export",
+            column=columns["in_treatment"],
+        )
     bad = ~counts.str.fullmatch(r"\d+(\.\d+)?|NULL|", case=False)
     if bad.any():
         example = counts[bad].iloc[0]

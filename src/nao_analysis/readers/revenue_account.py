@@ -276,6 +276,15 @@ def read_revenue_account(path: Path, lines: Mapping[str, str]) -> pd.DataFrame:
     for column in ("e_code", "ons_code", "authority", "class", "line_id", "line_label"):
         tidy[column] = tidy[column].astype("str" if column in {"e_code", "authority", "line_id", "line_label"} else object)
     tidy["ons_code"] = tidy["ons_code"].where(tidy["ons_code"].notna(), None)
+    repeated = tidy[tidy.duplicated(["e_code", "line_id"])]
+    if not repeated.empty:
+        first = repeated.iloc[0]
+        raise ReaderError(
+            path,
+            f"authority {first['e_code']} ({first['authority']}) appears more than once",
+            "remove the duplicated row or fetch the official file again",
+            sheet=grid.sheet,
+        )
     try:
         tidy = REVENUE_ACCOUNT_SCHEMA.validate(tidy)
     except (pa.errors.SchemaError, pa.errors.SchemaErrors) as exc:
