@@ -420,6 +420,11 @@ def _from_download_archive(source: Source, *, accept_new_hash: bool) -> dict[str
     return installed
 
 
+def resolve_local(source: Source, file: SourceFile) -> Path | None:
+    """A verified copy from the cache or, failing that, the mirror; None if neither has one."""
+    return _from_cache(source, file) or _from_mirror(source, file)
+
+
 def fetch_file(source: Source, file: SourceFile, *, force: bool = False, accept_new_hash: bool = False) -> Path:
     """Resolve one file of a source to a verified local path: cache, then mirror, then download.
 
@@ -471,7 +476,12 @@ def fetch(source_id: str, *, force: bool = False, accept_new_hash: bool = False)
         The verified local copy of the source's first file; the input is recorded in :data:`USED_INPUTS`.
     """
     source = load_registry().get(source_id)
-    if source.archive == "zip" and (force or accept_new_hash):
+    if source.format == "fingertips_csv" and "indicator_id" in source.serves:
+        # An API query, not a file: the Fingertips client builds the request (and honours NAO_FINGERTIPS_BASE_URL).
+        from nao_analysis.sources.fingertips import fetch_indicator
+
+        local = [fetch_indicator(source_id, force=force, accept_new_hash=accept_new_hash)]
+    elif source.archive == "zip" and (force or accept_new_hash):
         # One download serves every member: do not fetch the archive once per file.
         _check_can_download(source, source.primary)
         installed = _from_download_archive(source, accept_new_hash=accept_new_hash)

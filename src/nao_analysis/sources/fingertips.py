@@ -23,7 +23,7 @@ from urllib.parse import urlencode
 
 from nao_analysis import paths
 from nao_analysis.errors import DownloadError, SourceError, SourceUnavailableError
-from nao_analysis.sources.fetch import _from_cache, _from_mirror, check_url_allowed, download_and_install, fetch
+from nao_analysis.sources.fetch import check_url_allowed, download_and_install, fetch, resolve_local
 from nao_analysis.sources.registry import Source, load_registry
 
 #: The public service; ``NAO_FINGERTIPS_BASE_URL`` replaces it (e.g. a local server speaking the same protocol).
@@ -263,10 +263,9 @@ def fetch_indicator(
             )
     file = source.primary
     if not force and not accept_new_hash:
-        for resolver in (_from_cache, _from_mirror):
-            found = resolver(source, file)
-            if found:
-                return found
+        found = resolve_local(source, file)
+        if found:
+            return found
     if os.environ.get("NAO_OFFLINE") == "1":
         raise SourceUnavailableError(
             f"source {source.id!r} ({file.filename}): missing offline (NAO_OFFLINE=1) - run once with the network "
