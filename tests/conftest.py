@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+# Shared assertion helpers live in tests/helpers.py: let pytest rewrite their asserts for readable failures.
+pytest.register_assert_rewrite("helpers")
+
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MIRROR = ROOT.parent / "shared" / "mirror"
 

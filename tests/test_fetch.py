@@ -5,7 +5,6 @@ Every failure case also proves that nothing (not even a temporary file) was left
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import io
 import json
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from helpers import assert_one_line, leftovers, sha256
 
 from nao_analysis.errors import DownloadError, HashMismatchError, SourceError, SourceUnavailableError, UnsafeArchiveError
 from nao_analysis.sources.fetch import (
@@ -38,22 +38,6 @@ pytest_plugins = ["http_server"]
 
 # The package re-exports the function `fetch` under the module's name, so take the module itself.
 fetch_module = importlib.import_module("nao_analysis.sources.fetch")
-
-
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def leftovers(raw_dir: Path) -> list[str]:
-    """Everything in the raw cache, hidden temporary files included."""
-    return sorted(str(p.relative_to(raw_dir)) for p in raw_dir.rglob("*"))
-
-
-def assert_one_line(exc: BaseException, *must_contain: str) -> None:
-    text = str(exc)
-    assert "\n" not in text
-    for fragment in must_contain:
-        assert fragment in text, f"{fragment!r} not in {text!r}"
 
 
 @pytest.fixture(scope="session")

@@ -5,12 +5,11 @@ Each failure case also proves that nothing (not even a temporary file, nor a pin
 
 from __future__ import annotations
 
-import hashlib
 import json
-from pathlib import Path
 
 import pytest
 import yaml
+from helpers import assert_one_line, leftovers, sha256
 
 from nao_analysis.errors import DownloadError, SourceError, SourceUnavailableError
 from nao_analysis.sources import fingertips
@@ -26,22 +25,6 @@ SAMPLE_ID = "fingertips_93517_sample"
 API_SOURCE = "ft_93517_402"
 PROTOCOL_PATH = "/api/all_data/csv/by_indicator_id?indicator_ids=93517&child_area_type_id=402&parent_area_type_id=15"
 OFFICIAL_URL = "https://fingertips.phe.org.uk" + PROTOCOL_PATH
-
-
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def leftovers(raw_dir: Path) -> list[str]:
-    """Everything in the raw cache, hidden temporary files included."""
-    return sorted(str(p.relative_to(raw_dir)) for p in raw_dir.rglob("*"))
-
-
-def assert_one_line(exc: BaseException, *must_contain: str) -> None:
-    text = str(exc)
-    assert "\n" not in text
-    for fragment in must_contain:
-        assert fragment in text, f"{fragment!r} not in {text!r}"
 
 
 @pytest.fixture(scope="session")
@@ -113,9 +96,7 @@ class TestLoadAreaTypes:
     def test_overlapping_periods_are_refused(self, tmp_path):
         table = tmp_path / "area_types.csv"
         table.write_text(
-            "area_type_id,description,valid_from,valid_to,citation\n"
-            "402,a,2021-04-01,2023-03-31,x\n"
-            "502,b,2023-03-01,,x\n",
+            "area_type_id,description,valid_from,valid_to,citation\n402,a,2021-04-01,2023-03-31,x\n502,b,2023-03-01,,x\n",
             encoding="utf-8",
         )
         with pytest.raises(SourceError) as caught:

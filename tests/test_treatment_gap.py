@@ -225,7 +225,6 @@ class TestRankedTable:
             "Middlesbrough": False,
         }
 
-
     def test_adds_boundary_areas_absent_from_the_data_without_a_rank(self, values_2020_21, england_areas):
         table = tg.ranked_table(values_2020_21, threshold=48, all_areas=england_areas)
         assert (len(table), int(table["rank"].notna().sum())) == (len(england_areas), 4)

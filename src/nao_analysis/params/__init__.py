@@ -45,6 +45,25 @@ def shift_financial_year(year: str, years: int) -> str:
     return f"{start}-{(start + 1) % 100:02d}"
 
 
+def check_boundary_vintage(boundary_source: str, boundary_vintage: str) -> None:
+    """Raise ValueError unless the registry says ``boundary_source`` serves ``boundary_vintage``.
+
+    Maps join on area codes: boundaries of another vintage would silently drop or invent areas.
+    """
+    from nao_analysis.errors import SourceError
+    from nao_analysis.sources.registry import load_registry
+
+    try:
+        served = (load_registry().get(boundary_source).serves or {}).get("boundary_vintage")
+    except SourceError as exc:
+        raise ValueError(str(exc)) from None
+    if served != boundary_vintage:
+        raise ValueError(
+            f"boundary_source {boundary_source!r} serves boundary vintage {served!r}, not boundary_vintage "
+            f"{boundary_vintage!r} - choose a boundary source of that vintage, or change boundary_vintage"
+        )
+
+
 class FigureParams(BaseModel):
     """Base for every figure's parameters: unknown keys are errors, values are validated on assignment."""
 

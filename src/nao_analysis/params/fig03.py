@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from nao_analysis.params import FigureParams, FinancialYear, financial_year_start, register_figure
+from nao_analysis.params import FigureParams, FinancialYear, check_boundary_vintage, financial_year_start, register_figure
 
 
 @register_figure("fig03", slug="spending_change_map", title="Change in real-terms spending on substance misuse treatment")
@@ -65,11 +65,6 @@ class Fig03Params(FigureParams):
                     )
                 if serves.get("year") and serves["year"] != year:
                     raise ValueError(f"{source_id!r} holds {serves['year']}, not {year} - choose the source of that year")
-            served = (registry.get(self.boundary_source).serves or {}).get("boundary_vintage")
         except SourceError as exc:
             raise ValueError(str(exc)) from None
-        if served != self.boundary_vintage:
-            raise ValueError(
-                f"boundary_source {self.boundary_source!r} serves boundary vintage {served!r}, not boundary_vintage "
-                f"{self.boundary_vintage!r} - choose a boundary source of that vintage, or change boundary_vintage"
-            )
+        check_boundary_vintage(self.boundary_source, self.boundary_vintage)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from nao_analysis.params import FigureParams, FinancialYear, register_figure
+from nao_analysis.params import FigureParams, FinancialYear, check_boundary_vintage, register_figure
 
 
 @register_figure("fig05", slug="treatment_gap_map", title="People using opiates and crack cocaine not in treatment")
@@ -41,20 +41,5 @@ class Fig05Params(FigureParams):
                 raise ValueError(str(exc)) from None
             # Assigning through the model would re-run this validator; set the field value directly.
             object.__setattr__(self, "area_type_id", derived)
-        self._check_boundary_vintage()
+        check_boundary_vintage(self.boundary_source, self.boundary_vintage)
         return self
-
-    def _check_boundary_vintage(self) -> None:
-        # The map joins on area codes: boundaries of another vintage would silently drop or invent areas.
-        from nao_analysis.errors import SourceError
-        from nao_analysis.sources.registry import load_registry
-
-        try:
-            served = load_registry().get(self.boundary_source).serves.get("boundary_vintage")
-        except SourceError as exc:
-            raise ValueError(str(exc)) from None
-        if served != self.boundary_vintage:
-            raise ValueError(
-                f"boundary_source {self.boundary_source!r} serves boundary vintage {served!r}, not boundary_vintage "
-                f"{self.boundary_vintage!r} - choose a boundary source of that vintage, or change boundary_vintage"
-            )
