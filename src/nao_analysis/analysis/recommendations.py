@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pandas as pd
 import pandera.pandas as pa
-import yaml
 from pandera.errors import SchemaError, SchemaErrors
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from nao_analysis.errors import AnalysisError, ReaderError
+from nao_analysis.readers._common import read_manual_yaml
 
 #: The NAO's assessment categories, exactly as Appendix Two prints them, from most to least progress.
 ASSESSMENTS: tuple[str, ...] = ("Implemented", "Partial implementation", "Work in progress", "Not yet implemented")
@@ -252,21 +252,12 @@ def load_challenges(path: str | Path) -> tuple[ChallengesFile, pd.DataFrame]:
     ReaderError
         If the file is missing, not YAML, or an entry lacks a challenge, key issue or impact.
     """
-    path = Path(path)
-    if not path.exists():
-        raise ReaderError(path, "file not found", "check the fig10 'challenges_file' parameter names a file in data/manual/")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ReaderError(path, f"not valid YAML ({str(exc).splitlines()[0]})", "fix the YAML syntax") from exc
-    try:
-        parsed = ChallengesFile.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "file"
-        raise ReaderError(
-            path, f"{where}: {first['msg']}", "every challenge needs a name and key issues, each with at least one impact"
-        ) from exc
+    parsed = read_manual_yaml(
+        path,
+        ChallengesFile,
+        missing_fix="check the fig10 'challenges_file' parameter names a file in data/manual/",
+        invalid_fix="every challenge needs a name and key issues, each with at least one impact",
+    )
     return parsed, challenges_tidy(parsed)
 
 

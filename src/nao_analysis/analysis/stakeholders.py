@@ -16,10 +16,10 @@ from typing import Literal
 import networkx as nx
 import pandas as pd
 import pandera.pandas as pa
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from nao_analysis.errors import AnalysisError, ReaderError
+from nao_analysis.errors import AnalysisError
+from nao_analysis.readers._common import read_manual_yaml
 
 NodeKind = Literal["central_government", "governance_coordinating", "local_implementing"]
 Relation = Literal["provides_direction", "liaises_advises"]
@@ -132,23 +132,12 @@ def load_stakeholder_map(path: str | Path) -> StakeholderMap:
     ReaderError
         If the file is missing, is not YAML, or breaks a rule (unknown node, duplicate id, bad kind...).
     """
-    path = Path(path)
-    if not path.exists():
-        raise ReaderError(path, "file not found", "check the fig06 'stakeholders_file' parameter names a file in data/manual/")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ReaderError(path, f"not valid YAML ({str(exc).splitlines()[0]})", "fix the YAML syntax") from exc
-    if not isinstance(data, dict):
-        raise ReaderError(
-            path, "expected a mapping with 'layers', 'nodes' and 'edges'", "see data/manual/fig06_stakeholders.yaml for the layout"
-        )
-    try:
-        return StakeholderMap.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "file"
-        raise ReaderError(path, f"{where}: {first['msg']}", f"correct the entry ({exc.error_count()} problem(s) in all)") from exc
+    return read_manual_yaml(
+        path,
+        StakeholderMap,
+        missing_fix="check the fig06 'stakeholders_file' parameter names a file in data/manual/",
+        invalid_fix="correct the entry; see data/manual/fig06_stakeholders.yaml for the layout",
+    )
 
 
 def stated_relationships_only(stakeholders: StakeholderMap) -> StakeholderMap:

@@ -82,3 +82,29 @@ def validate(schema, frame: pd.DataFrame, path: Path, sheet: str | None = None) 
         raise ReaderError(
             path, f"unexpected content: {failure}", "check the file is the official release", sheet=sheet, column=column
         ) from None
+
+
+def read_manual_yaml(path: Path, model, *, missing_fix: str, invalid_fix: str):
+    """Load a hand-transcribed YAML file from ``data/manual/`` and validate it with a pydantic ``model``.
+
+    Every problem (missing file, YAML syntax, a failed rule) is a one-line :class:`ReaderError`
+    naming the file and the first offending entry.
+    """
+    import yaml
+    from pydantic import ValidationError
+
+    path = Path(path)
+    if not path.exists():
+        raise ReaderError(path, "file not found", missing_fix)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ReaderError(path, f"not valid YAML ({str(exc).splitlines()[0]})", "fix the YAML syntax") from None
+    if not isinstance(data, dict):
+        raise ReaderError(path, "expected a mapping at the top level", invalid_fix)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "file"
+        raise ReaderError(path, f"{where}: {first['msg']} ({exc.error_count()} problem(s) in all)", invalid_fix) from None

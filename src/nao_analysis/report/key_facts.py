@@ -16,10 +16,10 @@ from typing import Any
 
 import pandas as pd
 import pandera.pandas as pa
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from nao_analysis.errors import AnalysisError, ReaderError
+from nao_analysis.errors import AnalysisError
+from nao_analysis.readers._common import read_manual_yaml
 
 BASIS_RECOMPUTED = "recomputed"
 BASIS_QUOTED = "quoted"
@@ -100,21 +100,14 @@ def load_key_facts(path: str | Path) -> list[KeyFact]:
     ReaderError
         If the file is missing or not YAML, or a fact is malformed (e.g. both or neither of ``recomputed_by`` and ``quoted``).
     """
-    path = Path(path)
-    if not path.exists():
-        raise ReaderError(path, "file not found", "restore data/manual/key_facts.yaml")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ReaderError(path, f"not valid YAML ({str(exc).splitlines()[0]})", "fix the YAML syntax") from exc
-    try:
-        return list(KeyFactsFile.model_validate(data).facts)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "file"
-        raise ReaderError(
-            path, f"{where}: {first['msg']}", "each fact needs id, group, headline, wording, value, unit, citation and one basis"
-        ) from exc
+    return list(
+        read_manual_yaml(
+            path,
+            KeyFactsFile,
+            missing_fix="restore data/manual/key_facts.yaml",
+            invalid_fix="each fact needs id, group, headline, wording, value, unit, citation and one basis",
+        ).facts
+    )
 
 
 def _as_facts(facts: Iterable[KeyFact | Mapping[str, Any]]) -> list[KeyFact]:
