@@ -82,9 +82,8 @@ def main() -> int:
         f"edition={EDITION} figures={len(list((ROOT / 'reports' / EDITION).glob('*.ipynb')))} "
         f"peak_memory={peak_mb:.0f}MB (largest single process)"
     )
-    print(
-        f"runs: cold={' '.join(f'{c:.1f}' for c in colds)} noop={' '.join(f'{n:.2f}' for n in noops)} bare={' '.join(f'{b:.1f}' for b in bares)}"
-    )
+    runs = {"cold": [f"{c:.1f}" for c in colds], "noop": [f"{n:.2f}" for n in noops], "bare": [f"{b:.1f}" for b in bares]}
+    print("runs: " + " ".join(f"{name}={' '.join(values)}" for name, values in runs.items()))
     print(f"bench: cold={cold:.1f} noop={noop:.2f} bare={bare:.1f} cold/bare={cold / bare:.2f}")
     return 0
 
