@@ -21,3 +21,13 @@ def assert_one_line(exc: BaseException, *must_contain: str) -> None:
     assert "\n" not in text
     for fragment in must_contain:
         assert fragment in text, f"{fragment!r} not in {text!r}"
+
+
+def allow_local_downloads(monkeypatch, origin: str, *, retries: int = 2, timeout: float = 2) -> None:
+    """Downloads allowed from the test's local server only, with fast retries; no mirror, not offline."""
+    monkeypatch.delenv("NAO_OFFLINE", raising=False)
+    monkeypatch.delenv("NAO_DATA_MIRROR", raising=False)
+    monkeypatch.setenv("NAO_EXTRA_ALLOWED_ORIGINS", origin)
+    monkeypatch.setenv("NAO_DOWNLOAD_BACKOFF", "0.01")
+    monkeypatch.setenv("NAO_DOWNLOAD_RETRIES", str(retries))
+    monkeypatch.setenv("NAO_DOWNLOAD_TIMEOUT", str(timeout))

@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from helpers import allow_local_downloads
 
 from nao_analysis.editions import load_edition
 from nao_analysis.errors import (
@@ -72,12 +73,7 @@ def caches(isolated_data) -> tuple[Path, Path]:
 @pytest.fixture
 def online(caches, http_server, monkeypatch, tmp_path):
     """Downloads allowed from the local server only; a private registry; fast retries."""
-    monkeypatch.delenv("NAO_OFFLINE", raising=False)
-    monkeypatch.delenv("NAO_DATA_MIRROR", raising=False)
-    monkeypatch.setenv("NAO_EXTRA_ALLOWED_ORIGINS", http_server.origin)
-    monkeypatch.setenv("NAO_DOWNLOAD_BACKOFF", "0.01")
-    monkeypatch.setenv("NAO_DOWNLOAD_RETRIES", "2")
-    monkeypatch.setenv("NAO_DOWNLOAD_TIMEOUT", "2")
+    allow_local_downloads(monkeypatch, http_server.origin)
     monkeypatch.setenv("NAO_SOURCES_FILE", str(tmp_path / "registry" / "sources.yaml"))
     return caches
 

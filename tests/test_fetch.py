@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import assert_one_line, leftovers, sha256
+from helpers import allow_local_downloads, assert_one_line, leftovers, sha256
 
 from nao_analysis.errors import DownloadError, HashMismatchError, SourceError, SourceUnavailableError, UnsafeArchiveError
 from nao_analysis.sources.fetch import (
@@ -58,12 +58,7 @@ def real_xlsx(raw_file) -> tuple[str, bytes]:
 def online(isolated_data, http_server, monkeypatch, tmp_path):
     """A private cache and registry, downloads allowed from the local server only, fast retries."""
     raw_dir, _ = isolated_data
-    monkeypatch.delenv("NAO_OFFLINE", raising=False)
-    monkeypatch.delenv("NAO_DATA_MIRROR", raising=False)
-    monkeypatch.setenv("NAO_EXTRA_ALLOWED_ORIGINS", http_server.origin)
-    monkeypatch.setenv("NAO_DOWNLOAD_BACKOFF", "0.01")
-    monkeypatch.setenv("NAO_DOWNLOAD_RETRIES", "3")
-    monkeypatch.setenv("NAO_DOWNLOAD_TIMEOUT", "2")
+    allow_local_downloads(monkeypatch, http_server.origin, retries=3)
     monkeypatch.setenv("NAO_SOURCES_FILE", str(tmp_path / "registry" / "sources.yaml"))
     return raw_dir
 

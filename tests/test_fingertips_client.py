@@ -9,7 +9,7 @@ import json
 
 import pytest
 import yaml
-from helpers import assert_one_line, leftovers, sha256
+from helpers import allow_local_downloads, assert_one_line, leftovers, sha256
 
 from nao_analysis.errors import DownloadError, SourceError, SourceUnavailableError
 from nao_analysis.sources import fingertips
@@ -57,12 +57,8 @@ def online(isolated_data, http_server, monkeypatch, tmp_path):
     registry.parent.mkdir()
     registry.write_text(yaml.safe_dump({"schema": 1, "sources": [api_entry()]}), encoding="utf-8")
     monkeypatch.setenv("NAO_SOURCES_FILE", str(registry))
-    monkeypatch.delenv("NAO_OFFLINE", raising=False)
+    allow_local_downloads(monkeypatch, http_server.origin)
     monkeypatch.setenv("NAO_FINGERTIPS_BASE_URL", http_server.origin)
-    monkeypatch.setenv("NAO_EXTRA_ALLOWED_ORIGINS", http_server.origin)
-    monkeypatch.setenv("NAO_DOWNLOAD_BACKOFF", "0.01")
-    monkeypatch.setenv("NAO_DOWNLOAD_RETRIES", "2")
-    monkeypatch.setenv("NAO_DOWNLOAD_TIMEOUT", "2")
     return raw_dir
 
 
