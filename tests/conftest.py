@@ -39,6 +39,14 @@ def raw_file():
 
 
 @pytest.fixture
+def settings():
+    """The run settings a CLI call would resolve now (tests set ``NAO_*`` variables before asking)."""
+    from nao_analysis.settings import Settings
+
+    return Settings.from_environment()
+
+
+@pytest.fixture
 def isolated_data(tmp_path, monkeypatch):
     """A private data/raw and data/processed, so bad-input tests can prove nothing was cached."""
     raw = tmp_path / "raw"
