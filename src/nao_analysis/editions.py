@@ -9,9 +9,10 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from nao_analysis import paths
 from nao_analysis.errors import EditionError
-from nao_analysis.params import FigureParams, FigureSpec, _order_key, load_all
+from nao_analysis.figures import load_specs, order_key
+from nao_analysis.figures.recipe import FigureParams
+from nao_analysis.settings import Settings
 
 EDITION_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
@@ -54,12 +55,12 @@ class Edition(BaseModel):
         return [d.description for d in self.header.deviations if d.figure in (figure_id, "all")]
 
 
-def edition_path(name: str) -> Path:
+def edition_path(name: str, settings: Settings) -> Path:
     if not EDITION_NAME.match(name or ""):
         raise EditionError(f"edition name {name!r} is not valid - use lower-case letters, digits, '-', '_' or '.'")
-    path = paths.editions_dir() / f"{name}.yaml"
+    path = settings.editions_dir / f"{name}.yaml"
     if not path.exists():
-        available = ", ".join(sorted(p.stem for p in paths.editions_dir().glob("*.yaml")))
+        available = ", ".join(list_editions(settings))
         raise EditionError(f"{path}: no such edition {name!r} - available editions: {available}")
     return path
 
@@ -86,15 +87,25 @@ def _format_validation(path: Path, figure_id: str, exc: ValidationError) -> str:
     return f"{path}: {figure_id}.{where}: {message}"
 
 
-def load_edition(name: str, overrides: list[str] | dict[str, dict[str, Any]] | None = None) -> Edition:
-    """Load ``editions/<name>.yaml``, apply ``--set`` overrides and validate every figure's parameters.
+def load_edition(name: str, overrides: list[str] | dict[str, dict[str, Any]] | None = None, *, settings: Settings) -> Edition:
+    """Load ``<editions_dir>/<name>.yaml``; see :func:`load_edition_file`."""
+    return load_edition_file(edition_path(name, settings), overrides)
+
+
+def load_edition_file(path: Path, overrides: list[str] | dict[str, dict[str, Any]] | None = None) -> Edition:
+    """Load an edition file, apply ``--set`` overrides and validate every figure's parameters.
+
+    Parsing reads this file only; checking the sources it names is :func:`check_against_registry`.
 
     Raises
     ------
     EditionError
         One line naming the file, the key and what is wrong.
     """
-    path = edition_path(name)
+    path = Path(path)
+    name = path.stem
+    if not path.is_file():
+        raise EditionError(f"{path}: no such edition file - give the path of an edition YAML")
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
@@ -109,8 +120,8 @@ def load_edition(name: str, overrides: list[str] | dict[str, dict[str, Any]] | N
     if header.name != path.stem:
         raise EditionError(f"{path}: name {header.name!r} differs from the file name - make them the same")
 
-    specs = load_all()
-    figure_values = {fid: dict(values or {}) for fid, values in sorted(header.figures.items(), key=lambda kv: _order_key(kv[0]))}
+    specs = load_specs()
+    figure_values = {fid: dict(values or {}) for fid, values in sorted(header.figures.items(), key=lambda kv: order_key(kv[0]))}
     for figure_id, field, value in _normalise_overrides(overrides):
         if figure_id not in figure_values:
             raise EditionError(
@@ -141,9 +152,18 @@ def _normalise_overrides(overrides) -> list[tuple[str, str, Any]]:
     return [parse_override(item) for item in overrides]
 
 
-def figure_specs() -> dict[str, FigureSpec]:
-    return load_all()
+def check_against_registry(edition: Edition, registry, only: list[str] | None = None) -> None:
+    """Check that the sources each figure's parameters name exist and serve what the parameters say.
+
+    A budget file in an outturn run, or a file of the wrong year, would silently change every number.
+    """
+    for figure_id, params in edition.figures.items():
+        if only and figure_id not in only:
+            continue
+        problems = params.registry_problems(registry)
+        if problems:
+            raise EditionError(f"{edition.path}: {figure_id}: {problems[0]} - fix the edition file or the --set value")
 
 
-def list_editions() -> list[str]:
-    return sorted(p.stem for p in paths.editions_dir().glob("*.yaml"))
+def list_editions(settings: Settings) -> list[str]:
+    return sorted(p.stem for p in settings.editions_dir.glob("*.yaml") if not p.name.endswith(".expected.yaml"))

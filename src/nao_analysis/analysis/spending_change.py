@@ -22,7 +22,7 @@ from nao_analysis.analysis.geography import (
 )
 from nao_analysis.analysis.real_terms import price_factor, rebase_deflator
 from nao_analysis.errors import AnalysisError, CrosswalkError
-from nao_analysis.params import financial_year_start
+from nao_analysis.years import financial_year_start
 
 MAPPING_COLUMNS = ["first_year", "last_year", "component", "counts_as_adult_treatment", "line_label_pattern", "source_citation"]
 

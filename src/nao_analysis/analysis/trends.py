@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from nao_analysis.errors import AnalysisError
-from nao_analysis.params import financial_year_start
+from nao_analysis.years import financial_year_start
 
 
 def percent_change(start: float, end: float) -> float:

@@ -64,10 +64,7 @@ def check_boundary_vintage(boundary_source: str, boundary_vintage: str) -> None:
         )
 
 
-class FigureParams(BaseModel):
-    """Base for every figure's parameters: unknown keys are errors, values are validated on assignment."""
-
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+from nao_analysis.figures.recipe import FigureParams  # noqa: E402 - TRANSITION
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,402 @@
+"""What every figure recipe shares: the run context, the result, text templates and comparability.
+
+A recipe (``nao_analysis.figures.<figure_id>``) declares its parameter model, its text as templates,
+its reconciliation checks and ``run(ctx) -> FigureResult``. This module gives it:
+
+- :class:`FigureContext`: the settings, edition and parameters of one run, and the only way a recipe
+  reads a raw source (:meth:`FigureContext.fetch`) or a manual table (:meth:`FigureContext.read_manual`),
+  so every input lands in the figure's provenance;
+- :class:`FigureResult`: the finished text, charts, data, tables and reconciliation rows;
+- :func:`fill`: text templates filled from parameters and results, never hard-coded;
+- :class:`PublishedRun`: the published run's parameters and numbers, and the generic rule that a rebuilt
+  number is compared *as published* only when the parameters it depends on equal the published run's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import string
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict
+
+from nao_analysis.errors import EditionError, NaoError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from nao_analysis.editions import Edition
+    from nao_analysis.settings import Settings
+
+STATUS_PASS = "pass"  # noqa: S105 - a status word, not a secret
+STATUS_DIFFERS = "differs (explained)"
+STATUS_FAIL = "fail"
+STATUS_UNAVAILABLE = "source unavailable"
+STATUS_NOT_APPLICABLE = "not applicable"
+STATUS_NOT_COMPARABLE = "not comparable (parameters differ)"
+
+
+class FigureParams(BaseModel):
+    """Base for every figure's parameters: unknown keys are errors, values are validated on assignment."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+
+    def registry_problems(self, registry) -> list[str]:
+        """Problems with the sources these parameters name, checked against the registry (a separate step
+        from parsing, so loading an edition reads no other file). Empty when consistent."""
+        return []
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    """A figure's identity: id, file-name slug, short title and parameter model."""
+
+    figure_id: str
+    slug: str
+    title: str
+    params: type[FigureParams]
+
+    @property
+    def notebook(self) -> str:
+        return f"{self.figure_id}_{self.slug}.ipynb"
+
+    @property
+    def stem(self) -> str:
+        return f"{self.figure_id}_{self.slug}"
+
+
+# -- text ----------------------------------------------------------------------------------------
+
+
+class _Strict(string.Formatter):
+    def get_value(self, key, args, kwargs):
+        if isinstance(key, str) and key not in kwargs:
+            raise NaoError(f"text template names {{{key}}}, which is neither a parameter nor a result of this run")
+        return super().get_value(key, args, kwargs)
+
+
+def fill(template: str, values: Mapping[str, Any]) -> str:
+    """Fill a text template from parameters and results; an unknown placeholder is an error, never blank."""
+    return _Strict().vformat(template, (), dict(values))
+
+
+def signed_pct(value: float, digits: int = 0) -> str:
+    """A change in per cent, always signed, with the same convention everywhere ("-40%", "+9%")."""
+    return f"{value:+,.{digits}f}%".replace("-", "\u2212") if value < 0 else f"{value:+,.{digits}f}%"
+
+
+def plain_number(value: float, digits: int = 0) -> str:
+    return f"{value:,.{digits}f}"
+
+
+def year_span(first: Any, last: Any) -> str:
+    return f"{first} to {last}"
+
+
+# -- published run and comparability ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PublishedCheck:
+    check: str
+    published: float
+    tolerance: float
+    unit: str
+    description: str
+    citation: str
+    tolerance_reason: str
+    depends_on: tuple[str, ...]
+    if_inputs_differ: str
+
+
+@dataclass(frozen=True)
+class PublishedRun:
+    """``data/manual/published/<figure>.yaml``: the published run's parameters and its numbers."""
+
+    figure_id: str
+    parameters: Mapping[str, Any]
+    inputs: tuple[str, ...]
+    checks: Mapping[str, PublishedCheck]
+
+    @classmethod
+    def load(cls, figure_id: str, manual_dir: Path) -> PublishedRun:
+        path = manual_dir / "published" / f"{figure_id}.yaml"
+        if not path.exists():
+            return cls(figure_id, {}, (), {})
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        run = data.get("published_run") or {}
+        default_depends = tuple(data.get("depends_on") or (n for n in run.get("parameters", {}) if n not in (run.get("inputs") or ())))
+        checks = {}
+        for row in data.get("checks", []):
+            checks[row["check"]] = PublishedCheck(
+                check=row["check"],
+                published=float(row["published"]),
+                tolerance=float(row.get("tolerance", 0)),
+                unit=str(row.get("unit", "")),
+                description=str(row.get("description", "")),
+                citation=str(row.get("citation", "")),
+                tolerance_reason=str(row.get("tolerance_reason", "")),
+                depends_on=tuple(row.get("depends_on", default_depends)),
+                if_inputs_differ=str(row.get("if_inputs_differ", "")),
+            )
+        return cls(figure_id, dict(run.get("parameters") or {}), tuple(run.get("inputs") or ()), checks)
+
+    def differing(self, params: Mapping[str, Any], names: Iterable[str] | None = None) -> dict[str, list[Any]]:
+        """Parameters (of ``names``, default all recorded) whose value differs from the published run's."""
+        wanted = self.parameters if names is None else {n: self.parameters[n] for n in names if n in self.parameters}
+        return {name: [published, params.get(name)] for name, published in wanted.items() if _norm(params.get(name)) != _norm(published)}
+
+    def differing_inputs(self, params: Mapping[str, Any]) -> dict[str, list[Any]]:
+        return {
+            name: [self.parameters.get(name), params.get(name)]
+            for name in self.inputs
+            if name in self.parameters and _norm(params.get(name)) != _norm(self.parameters.get(name))
+        }
+
+    def is_published(self, params: Mapping[str, Any]) -> bool:
+        """True only when every recorded parameter and input of the published run is the same here."""
+        return bool(self.parameters) and not self.differing(params) and not self.differing_inputs(params)
+
+
+def _norm(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list | tuple):
+        return [_norm(v) for v in value]
+    return value
+
+
+def _load_registry(settings: Settings):
+    from nao_analysis.sources.registry import load_registry
+
+    try:
+        return load_registry(settings)
+    except TypeError:  # TRANSITION: registry before it took settings
+        return load_registry(settings.sources_file)
+
+
+def _fetch(source_id: str, settings: Settings) -> tuple[Path, dict[str, Any]]:
+    from nao_analysis import sources
+
+    try:
+        resolved = sources.fetch(source_id, settings)
+        return resolved.path, resolved.provenance
+    except TypeError:  # TRANSITION: fetch before it took settings
+        path = sources.fetch(source_id)
+        return path, sources.USED_INPUTS[source_id]
+
+
+# -- context ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class FigureContext:
+    """One figure's run: settings, edition, parameters and the inputs it has read so far."""
+
+    spec: FigureSpec
+    settings: Settings
+    edition: Edition
+    params: FigureParams
+    overrides: dict[str, Any] = field(default_factory=dict)
+    inputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _registry: Any = None
+
+    @property
+    def figure_id(self) -> str:
+        return self.spec.figure_id
+
+    @property
+    def registry(self):
+        if self._registry is None:
+            self._registry = _load_registry(self.settings)
+        return self._registry
+
+    @property
+    def published(self) -> PublishedRun:
+        return PublishedRun.load(self.figure_id, self.settings.manual_dir)
+
+    def source_title(self, source_id: str) -> str:
+        return self.registry.get(source_id).title
+
+    def source_format(self, source_id: str) -> str:
+        return self.registry.get(source_id).format
+
+    def fetch(self, source_id: str) -> Path:
+        """Resolve a raw source (cache -> mirror -> download) and record its provenance for this figure."""
+        path, provenance = _fetch(source_id, self.settings)
+        self.inputs[source_id] = dict(provenance)
+        return path
+
+    def manual_path(self, name: str) -> Path:
+        """A file under ``data/manual/``; anything else (absolute, ``..``, a symlink out) is refused."""
+        root = self.settings.manual_dir.resolve()
+        candidate = Path(name)
+        if candidate.is_absolute() or ".." in candidate.parts or not name:
+            raise EditionError(
+                f"{self.figure_id}: manual table {name!r} is not a file name under data/manual/ - give a name such as 'ro_line_mapping.csv'"
+            )
+        path = (root / candidate).resolve()
+        if not path.is_relative_to(root):
+            raise EditionError(f"{self.figure_id}: manual table {name!r} leads outside data/manual/ - use a file inside data/manual/")
+        if not path.is_file():
+            raise EditionError(
+                f"data/manual/{name}: no such manual table for {self.figure_id} - add it (with its citation) or fix the parameter"
+            )
+        return path
+
+    def read_manual(self, name: str, schema: Callable[[Any], Any] | None = None, **read_options: Any):
+        """Read a manual table (CSV as strings, YAML as data), validate it with ``schema`` and record its sha256."""
+        path = self.manual_path(name)
+        data_bytes = path.read_bytes()
+        if path.suffix == ".csv":
+            import io
+
+            import pandas as pd
+
+            options = {"dtype": str, "keep_default_na": False} | read_options
+            data: Any = pd.read_csv(io.BytesIO(data_bytes), **options)
+        elif path.suffix in (".yaml", ".yml"):
+            try:
+                data = yaml.safe_load(data_bytes.decode("utf-8"))
+            except yaml.YAMLError as exc:
+                raise NaoError(f"data/manual/{name}: not valid YAML ({str(exc).splitlines()[0]}) - fix the file") from None
+        else:
+            raise NaoError(f"data/manual/{name}: manual tables are .csv or .yaml - convert it")
+        self.inputs[f"manual:{name}"] = {
+            "kind": "manual",
+            "title": f"data/manual/{name}",
+            "path": f"data/manual/{name}",
+            "sha256": hashlib.sha256(data_bytes).hexdigest(),
+        }
+        return schema(data) if schema else data
+
+    # -- helpers for text -------------------------------------------------------------------------
+    def values(self, **results: Any) -> dict[str, Any]:
+        """Parameters and results together, for filling text templates."""
+        return {**self.params.model_dump(), **results}
+
+
+# -- result ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Chart:
+    figure: Any
+    alt: str
+    name: str | None = None
+    png: bytes | None = None  # the PNG as written, so a notebook shows exactly the published image
+
+
+@dataclass
+class Reconciliation:
+    """Rows comparing rebuilt numbers with the published ones, built with :meth:`check`."""
+
+    published: PublishedRun
+    params: Mapping[str, Any]
+    input_titles: Mapping[str, str] = field(default_factory=dict)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def differing(self) -> dict[str, list[Any]]:
+        return self.published.differing(self.params)
+
+    def check(
+        self,
+        check: str,
+        rebuilt: float | None,
+        *,
+        explanation: str | None = None,
+        note: str | None = None,
+        not_applicable: str | None = None,
+    ) -> dict[str, Any]:
+        """Compare one rebuilt number with the published one.
+
+        ``not_applicable`` says why this run cannot hold the number at all (its years lie outside the
+        edition); ``explanation`` says what specifically makes this check's number differ.
+        """
+        spec = self.published.checks.get(check)
+        if spec is None:
+            raise NaoError(
+                f"data/manual/published/{self.published.figure_id}.yaml: no published check {check!r} - add it with its citation"
+            )
+        value = None if rebuilt is None or (isinstance(rebuilt, float) and math.isnan(rebuilt)) else float(rebuilt)
+        if value is not None and not math.isfinite(value):
+            raise NaoError(
+                f"{self.published.figure_id}: check {check} rebuilt a non-finite number ({value}) - "
+                "a reader or analysis step let it through"
+            )
+        differing = self.published.differing(self.params, spec.depends_on)
+        inputs = self.published.differing_inputs(self.params)
+        notes = [x for x in (note,) if x]
+        if not_applicable:
+            status = STATUS_NOT_APPLICABLE
+            notes.insert(0, not_applicable)
+        elif value is None:
+            status = STATUS_UNAVAILABLE
+            notes.insert(0, explanation or "not rebuilt by this run")
+        elif differing:
+            status = STATUS_NOT_COMPARABLE
+            notes.insert(0, "parameters differ from the published run: " + ", ".join(sorted(differing)))
+        elif abs(value - spec.published) <= spec.tolerance + 1e-9:
+            status = STATUS_PASS
+            if spec.tolerance_reason:
+                notes.append(f"tolerance: {spec.tolerance_reason}")
+        else:
+            reasons = [explanation] if explanation else []
+            if inputs:
+                swapped = "; ".join(
+                    f"{self.input_titles.get(str(this), this)} in place of {self.input_titles.get(str(pub), pub)}"
+                    for pub, this in inputs.values()
+                )
+                reasons.append(f"inputs differ ({swapped})" + (f": {spec.if_inputs_differ}" if spec.if_inputs_differ else ""))
+            status = STATUS_DIFFERS if reasons else STATUS_FAIL
+            notes = reasons + notes
+        row = {
+            "check": check,
+            "figure": self.published.figure_id,
+            "description": spec.description,
+            "published": spec.published,
+            "rebuilt": value,
+            "tolerance": spec.tolerance,
+            "unit": spec.unit,
+            "status": status,
+            "note": "; ".join(notes),
+            "citation": spec.citation,
+        }
+        self.rows.append(row)
+        return row
+
+    def finish(self) -> list[dict[str, Any]]:
+        """Every published number gets a row, even when the run could not rebuild it."""
+        done = {r["check"] for r in self.rows}
+        for check in self.published.checks:
+            if check not in done:
+                self.check(check, None)
+        return self.rows
+
+
+@dataclass
+class FigureResult:
+    """Everything one run of a recipe produced. The runtime writes it out; notebooks display it."""
+
+    figure_id: str
+    title: str
+    subtitle: str
+    notes: list[str]
+    source: str
+    charts: list[Chart] = field(default_factory=list)
+    data: dict[str | None, pd.DataFrame] = field(default_factory=dict)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    html_tables: dict[str | None, str] = field(default_factory=dict)
+    text: dict[str, str] = field(default_factory=dict)
+    assumptions: list[str] = field(default_factory=list)
+    caveats: list[str] = field(default_factory=list)
+    reconciliation: list[dict[str, Any]] = field(default_factory=list)
+    map: dict[str, Any] | None = None
+    map_areas: Any = None  # a GeoDataFrame of the mapped areas, saved as GeoJSON for the site
+    extra: dict[str, Any] = field(default_factory=dict)
