@@ -246,6 +246,7 @@ def summary_statistics(table: pd.DataFrame) -> dict[str, object]:
     lowest = with_data.loc[change.idxmin()] if len(with_data) else None
     highest = with_data.loc[change.idxmax()] if len(with_data) else None
     highest_plausible = plausible.loc[plausible["change_real_pct"].idxmax()] if len(plausible) else None
+    lowest_plausible = plausible.loc[plausible["change_real_pct"].idxmin()] if len(plausible) else None
     return {
         "authorities": int(len(counted)),
         "authorities_with_data": int(len(with_data)),
@@ -262,6 +263,8 @@ def summary_statistics(table: pd.DataFrame) -> dict[str, object]:
         "max_change_name": str(highest["target_name"]) if highest is not None else "",
         "max_plausible_change_pct": float(highest_plausible["change_real_pct"]) if highest_plausible is not None else float("nan"),
         "max_plausible_change_name": str(highest_plausible["target_name"]) if highest_plausible is not None else "",
+        "min_plausible_change_pct": float(lowest_plausible["change_real_pct"]) if lowest_plausible is not None else float("nan"),
+        "min_plausible_change_name": str(lowest_plausible["target_name"]) if lowest_plausible is not None else "",
         "smallest_increase_pct": float(increases["change_real_pct"].min()) if len(increases) else float("nan"),
         "implausible_names": sorted(counted.loc[counted["implausible"], "target_name"]),
     }

@@ -340,8 +340,8 @@ class Reconciliation:
             status = STATUS_UNAVAILABLE
             notes.insert(0, explanation or "not rebuilt by this run")
         elif differing:
+            # Which parameters differ is said once for the whole figure (its record's comparability), not per row.
             status = STATUS_NOT_COMPARABLE
-            notes.insert(0, "parameters differ from the published run: " + ", ".join(sorted(differing)))
         elif abs(value - spec.published) <= spec.tolerance + 1e-9:
             status = STATUS_PASS
             if spec.tolerance_reason:
@@ -400,3 +400,80 @@ class FigureResult:
     map: dict[str, Any] | None = None
     map_areas: Any = None  # a GeoDataFrame of the mapped areas, saved as GeoJSON for the site
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+# -- maps --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MapSpec:
+    """How a figure's choropleth reads on the interactive map: which column, how values and details read."""
+
+    value_column: str
+    value_label: str
+    value_fmt: str
+    legend_title: str
+    details: tuple[tuple[str, str], ...] = ()
+    flag_column: str | None = None
+    counted_column: str | None = None
+    no_data_column: str | None = None
+    simplify_metres: float = 150.0
+
+
+def _format_value(value: Any, fmt: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    try:
+        import pandas as pd
+
+        if pd.isna(value):
+            return ""
+    except (TypeError, ValueError):
+        pass
+    try:
+        return fmt.format(value)
+    except (ValueError, TypeError):
+        return str(value)
+
+
+def map_areas(gdf, spec: MapSpec, *, bins: list[float], labels: list[str], colours: list[str], values: Mapping[str, Any]):
+    """The mapped areas as a GeoDataFrame (British National Grid, simplified) carrying everything the
+    interactive map shows, so the site never re-reads a source: code, name, value, its text, class and
+    colour, flag, no-data reason, whether the area is counted, and the hover details."""
+    import geopandas as gpd
+    import pandas as pd
+
+    from nao_analysis.maps import BRITISH_NATIONAL_GRID, classify
+
+    projected = gdf.to_crs(BRITISH_NATIONAL_GRID)
+    numbers = pd.to_numeric(projected[spec.value_column], errors="coerce")
+    classes = classify(numbers.reset_index(drop=True), bins, labels)
+    colour_of = dict(zip(labels, colours, strict=True))
+    value_label = fill(spec.value_label, values)
+    rows = []
+    for position, (_, area) in enumerate(projected.iterrows()):
+        value = numbers.iloc[position]
+        label = classes.iloc[position]
+        details = [[value_label, _format_value(value, spec.value_fmt) or "no data"]]
+        for column, text in spec.details:
+            shown = _format_value(area.get(column), "{:,.0f}" if isinstance(area.get(column), float) else "{}")
+            if shown:
+                details.append([fill(text, values), shown])
+        rows.append(
+            {
+                "code": str(area["code"]),
+                "name": str(area["name"]),
+                "value": None if pd.isna(value) else float(value),
+                "value_text": _format_value(value, spec.value_fmt) or "no data",
+                "class_label": None if pd.isna(label) else str(label),
+                "colour": None if pd.isna(label) else colour_of[str(label)],
+                "flag": str(area.get(spec.flag_column) or "") if spec.flag_column else "",
+                "no_data_reason": str(area.get(spec.no_data_column) or "") if spec.no_data_column else "",
+                "counted": bool(area.get(spec.counted_column))
+                if spec.counted_column and not pd.isna(area.get(spec.counted_column))
+                else True,
+                "details": details,
+            }
+        )
+    geometry = projected.geometry.simplify(spec.simplify_metres, preserve_topology=True)
+    return gpd.GeoDataFrame(rows, geometry=list(geometry), crs=BRITISH_NATIONAL_GRID)
