@@ -439,7 +439,7 @@ def _words(name: str) -> set[str]:
     return set(str(name).lower().replace(",", " ").split())
 
 
-def _compare_names(published: Sequence[str], rebuilt: Sequence[str]) -> str:
+def compare_area_names(published: Sequence[str], rebuilt: Sequence[str]) -> str:
     unmatched = [p for p in published if not any(_names_match(p, r) for r in rebuilt)]
     extra = [r for r in rebuilt if not any(_names_match(p, r) for p in published)]
     if not unmatched and not extra:
@@ -507,6 +507,6 @@ def published_comparison(
             rows.append({"check": check, "rebuilt": None, "explanation": reason, "note": None})
             continue
         published_names = checks[check].get("published_areas")
-        note = _compare_names(published_names, names) if published_names is not None and names is not None else None
+        note = compare_area_names(published_names, names) if published_names is not None and names is not None else None
         rows.append({"check": check, "rebuilt": value, "explanation": None, "note": note})
     return rows

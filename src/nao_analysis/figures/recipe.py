@@ -112,6 +112,10 @@ class PublishedCheck:
     tolerance_reason: str
     depends_on: tuple[str, ...]
     if_inputs_differ: str
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+_CHECK_KEYS = {"check", "published", "tolerance", "unit", "description", "citation", "tolerance_reason", "depends_on", "if_inputs_differ"}
 
 
 @dataclass(frozen=True)
@@ -143,6 +147,7 @@ class PublishedRun:
                 tolerance_reason=str(row.get("tolerance_reason", "")),
                 depends_on=tuple(row.get("depends_on", default_depends)),
                 if_inputs_differ=str(row.get("if_inputs_differ", "")),
+                extra={k: v for k, v in row.items() if k not in _CHECK_KEYS},
             )
         return cls(figure_id, dict(run.get("parameters") or {}), tuple(run.get("inputs") or ()), checks)
 
