@@ -1,4 +1,5 @@
-"""Notebook hygiene: committed without outputs, a tagged parameters cell, the project kernel, thin code."""
+"""Notebook hygiene: committed without outputs, a tagged parameters cell, the project kernel, thin code, and each
+`.ipynb` in step with its jupytext percent script (the reviewable twin)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ import json
 import sys
 from pathlib import Path
 
-EXPECTED_PARAMETERS = {"edition", "overrides", "output_dir"}
-MAX_CODE_LINES = 120
+EXPECTED_PARAMETERS = {"edition", "overrides", "output_dir", "settings"}
+#: A thin notebook: parameters, one call to the recipe, then display. Logic lives in nao_analysis.figures.
+MAX_CODE_LINES = 40
 
 
 def problems(path: Path) -> list[str]:
@@ -27,14 +29,30 @@ def problems(path: Path) -> list[str]:
         if names != EXPECTED_PARAMETERS:
             found.append(f"parameters cell defines {sorted(names)}, expected {sorted(EXPECTED_PARAMETERS)}")
     source = "".join("".join(c["source"]) for c in code_cells)
-    if "start_figure(" not in source:
-        found.append("does not call start_figure(...)")
-    if "fig.finish()" not in source:
-        found.append("does not call fig.finish()")
+    if source.count("nb.run(") != 1:
+        found.append("must call its recipe exactly once: result = nb.run(...)")
+    found += _pairing_problems(path, notebook)
     lines = sum(len("".join(c["source"]).splitlines()) for c in code_cells)
     if lines > MAX_CODE_LINES:
         found.append(f"{lines} lines of code: move logic into nao_analysis (limit {MAX_CODE_LINES})")
     return found
+
+
+def _pairing_problems(path: Path, notebook: dict) -> list[str]:
+    """The percent script and the notebook must hold the same cells (papermill runs the .ipynb; people review the .py)."""
+    import jupytext
+
+    script = path.with_suffix(".py")
+    if not script.exists():
+        return [f"no paired percent script {script.name}: run `jupytext --set-formats ipynb,py:percent {path.name}`"]
+    paired = jupytext.read(script)
+
+    def cells(nb) -> list[tuple[str, str]]:
+        return [(c["cell_type"], "".join(c["source"]).strip()) for c in nb["cells"]]
+
+    if cells(paired) != cells(notebook):
+        return [f"out of step with {script.name}: run `jupytext --sync {script.name}` (or --to ipynb) and commit both"]
+    return []
 
 
 def main(folder: str) -> int:
