@@ -288,6 +288,7 @@ def _download_one(
                 _load(source.format, CONTENT_CHECKS, "content check", source)(tmp, location)
             return tmp, location, kind, dict(session.notes)
     except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)  # first, so that the source's folder can go if it is empty
         discard(tmp, target, settings)
         raise
     finally:
