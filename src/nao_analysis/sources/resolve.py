@@ -20,6 +20,7 @@ ends in one line naming the folder; nothing half-written stays behind.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 import shutil
@@ -152,25 +153,30 @@ def _from_cache(source: Source, file: SourceFile, settings: Settings) -> Path | 
     return target
 
 
+class MirrorMissingWarning(UserWarning):
+    """``NAO_DATA_MIRROR`` is set but is not a folder."""
+
+
+@functools.cache
+def _warn_missing_mirror(mirror: Path) -> None:
+    # Cached so that the warning is one line per process, not one per source a build resolves.
+    warnings.warn(
+        f"NAO_DATA_MIRROR={mirror} is not a folder - sources are looked up in the cache and downloaded instead; "
+        "point it at the mirror folder or unset it",
+        MirrorMissingWarning,
+        stacklevel=4,
+    )
+
+
 def mirror_folder(settings: Settings) -> Path | None:
-    """``settings.mirror`` if it is a folder; a setting that points nowhere is warned about (once) and ignored."""
+    """``settings.mirror`` if it is a folder; a setting that points nowhere is warned about once and ignored."""
     mirror = settings.mirror
     if mirror is None:
         return None
     if not mirror.is_dir():
-        # The default filter shows a given warning text once per process: one line, not one per source.
-        warnings.warn(
-            f"NAO_DATA_MIRROR={mirror} is not a folder - files are looked up in the cache and downloaded instead; "
-            "point it at the mirror folder or unset it",
-            MirrorMissingWarning,
-            stacklevel=3,
-        )
+        _warn_missing_mirror(mirror)
         return None
     return mirror
-
-
-class MirrorMissingWarning(UserWarning):
-    """``NAO_DATA_MIRROR`` is set but is not a folder."""
 
 
 def _mirror_candidate(source: Source, file: SourceFile, settings: Settings) -> Path | None:
