@@ -698,3 +698,30 @@ class TestFetchArchive:
         with pytest.raises(DownloadError, match="HTML page"):
             fetch("shapes")
         assert leftovers(online) == []
+
+
+class TestSourcesLayering:
+    def test_sources_modules_import_each_other_without_cycles(self):
+        import ast
+        import graphlib
+
+        import nao_analysis.sources as package
+
+        folder = Path(package.__file__).parent
+        graph = {}
+        for module in folder.glob("*.py"):
+            name = f"nao_analysis.sources.{module.stem}"
+            imported = set()
+            for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("nao_analysis.sources."):
+                    imported.add(node.module)
+                elif isinstance(node, ast.Import):
+                    imported |= {a.name for a in node.names if a.name.startswith("nao_analysis.sources.")}
+            graph[name] = imported - {name}
+        graph.pop("nao_analysis.sources.__init__")
+        graphlib.TopologicalSorter(graph).static_order()  # raises CycleError on a cycle
+
+    def test_the_fetch_layer_keeps_no_record_of_what_it_fetched(self):
+        import nao_analysis.sources.fetch as facade
+
+        assert [name for name in ("USED_INPUTS",) if hasattr(facade, name) or hasattr(resolver, name)] == []
