@@ -24,8 +24,8 @@ import functools
 import importlib
 import os
 import shutil
+import sys
 import tempfile
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -153,18 +153,13 @@ def _from_cache(source: Source, file: SourceFile, settings: Settings) -> Path | 
     return target
 
 
-class MirrorMissingWarning(UserWarning):
-    """``NAO_DATA_MIRROR`` is set but is not a folder."""
-
-
 @functools.cache
 def _warn_missing_mirror(mirror: Path) -> None:
     # Cached so that the warning is one line per process, not one per source a build resolves.
-    warnings.warn(
-        f"NAO_DATA_MIRROR={mirror} is not a folder - sources are looked up in the cache and downloaded instead; "
-        "point it at the mirror folder or unset it",
-        MirrorMissingWarning,
-        stacklevel=4,
+    print(
+        f"nao-analysis: warning: NAO_DATA_MIRROR={mirror} is not a folder - sources are looked up in the cache and "
+        "downloaded instead; point it at the mirror folder or unset it",
+        file=sys.stderr,
     )
 
 
