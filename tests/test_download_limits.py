@@ -81,6 +81,19 @@ class TestSlowServer:
         assert_one_line(caught.value, "not finished within the 1s deadline", "NAO_DOWNLOAD_DEADLINE")
         assert leftovers(online) == []
 
+    def test_server_silent_before_its_headers_is_cut_off_at_the_deadline(self, online, http_server, real_csv, monkeypatch):
+        # The read timeout (10 s) alone would wait out the server's 5 s of silence; the deadline (1 s) does not.
+        monkeypatch.setenv("NAO_DOWNLOAD_TIMEOUT", "10")
+        monkeypatch.setenv("NAO_DOWNLOAD_DEADLINE", "1")
+        http_server.script("/data.csv", Reply(body=real_csv, delay=5.0))
+        register(http_server, real_csv)
+        started = time.monotonic()
+        with pytest.raises(DownloadError) as caught:
+            fetch("demo", Settings.from_environment())
+        assert time.monotonic() - started < 3
+        assert_one_line(caught.value, http_server.url("/data.csv"), "1s deadline", "NAO_DOWNLOAD_DEADLINE")
+        assert leftovers(online) == []
+
     def test_steady_download_within_the_limits_succeeds(self, online, http_server, real_csv, monkeypatch):
         monkeypatch.setenv("NAO_DOWNLOAD_MIN_RATE", "1000")
         monkeypatch.setenv("NAO_DOWNLOAD_DEADLINE", "5")

@@ -10,11 +10,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urljoin
 
-from nao_analysis.errors import DownloadError, SourceUnavailableError
+from nao_analysis.errors import DownloadError, SourceError, SourceUnavailableError
 from nao_analysis.settings import Settings
 from nao_analysis.sources.policy import MAGIC_BYTES, check_prepared_request, check_url_allowed, looks_like_html
 
@@ -50,6 +54,40 @@ def _unreachable(exc: BaseException) -> bool:
     return False
 
 
+def _tracking_adapter(retry, sockets: list, expired: threading.Event):
+    """An HTTPAdapter whose connections register their sockets, so a deadline can cut them off mid-read."""
+    from requests.adapters import HTTPAdapter
+    from urllib3.connection import HTTPConnection, HTTPSConnection
+    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+    class Tracked:
+        def connect(self) -> None:
+            if expired.is_set():
+                raise ConnectionAbortedError("the download deadline has passed")
+            super().connect()
+            sockets.append(self.sock)
+
+    class TrackedHTTPConnection(Tracked, HTTPConnection):
+        pass
+
+    class TrackedHTTPSConnection(Tracked, HTTPSConnection):
+        pass
+
+    class TrackedHTTPPool(HTTPConnectionPool):
+        ConnectionCls = TrackedHTTPConnection
+
+    class TrackedHTTPSPool(HTTPSConnectionPool):
+        ConnectionCls = TrackedHTTPSConnection
+
+    class TrackingAdapter(HTTPAdapter):
+        def init_poolmanager(self, *args, **kwargs) -> None:
+            super().init_poolmanager(*args, **kwargs)
+            # Replaced on this pool manager only (the default mapping is shared by every PoolManager).
+            self.poolmanager.pool_classes_by_scheme = {"http": TrackedHTTPPool, "https": TrackedHTTPSPool}
+
+    return TrackingAdapter(max_retries=retry)
+
+
 class DownloadSession:
     """HTTP for one fetch, under the run's settings. Routes receive one to make their requests with.
 
@@ -64,7 +102,6 @@ class DownloadSession:
 
     def __init__(self, settings: Settings, scratch: Path | None = None) -> None:
         import requests
-        from requests.adapters import HTTPAdapter
         from urllib3.util.retry import Retry
 
         self.settings = settings
@@ -87,9 +124,11 @@ class DownloadSession:
             raise_on_status=False,
             redirect=False,
         )
+        # Sockets of this session's connections, cut off by the deadline watchdog (see _deadline).
+        self._sockets: list[socket.socket] = []
+        self._expired = threading.Event()
         self._session = requests.Session()
-        self._session.trust_env = False  # proxies and netrc from the environment would bypass the allowlist's view
-        adapter = HTTPAdapter(max_retries=retry)
+        adapter = _tracking_adapter(retry, self._sockets, self._expired)
         self._session.mount("https://", adapter)
         self._session.mount("http://", adapter)
         self._session.headers["User-Agent"] = USER_AGENT
@@ -115,6 +154,34 @@ class DownloadSession:
     def note(self, key: str, value: object) -> None:
         """Record a choice a route made (kept in the provenance record as ``route_notes``)."""
         self.notes[key] = value
+
+    # -- deadline -----------------------------------------------------------------------------------
+    def _expire(self) -> None:
+        self._expired.set()
+        for sock in list(self._sockets):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)  # wakes a read blocked on a silent or dribbling server
+
+    @contextlib.contextmanager
+    def _deadline(self, url: str) -> Iterator[None]:
+        """Bound everything inside - connecting, waiting for headers, reading the body - by the download deadline."""
+        seconds = float(self.settings.download_deadline)
+        if seconds <= 0:
+            yield
+            return
+        timer = threading.Timer(seconds, self._expire)
+        timer.daemon = True
+        timer.start()
+        try:
+            yield
+        except SourceError:
+            if not self._expired.is_set():
+                raise
+            raise DownloadError(
+                f"{url}: not finished within the {seconds:g}s deadline - try again later, or raise NAO_DOWNLOAD_DEADLINE"
+            ) from None
+        finally:
+            timer.cancel()
 
     # -- requests -----------------------------------------------------------------------------------
     @property
@@ -182,13 +249,14 @@ class DownloadSession:
 
     def get_json(self, url: str, *, where: str = "URL") -> dict:
         """GET ``url`` and parse it as a JSON object (e.g. a content API answer)."""
-        response = self.get(url, where=where)
-        try:
-            data = response.json()
-        except ValueError:
-            raise DownloadError(f"{url}: response is not JSON - check the address of the page or query") from None
-        finally:
-            response.close()
+        with self._deadline(url):
+            response = self.get(url, where=where)
+            try:
+                data = response.json()
+            except ValueError:
+                raise DownloadError(f"{url}: response is not JSON - check the address of the page or query") from None
+            finally:
+                response.close()
         if not isinstance(data, dict):
             raise DownloadError(f"{url}: JSON is a {type(data).__name__}, not an object - check the address of the page or query")
         return data
@@ -214,6 +282,10 @@ class DownloadSession:
             An HTTP error, a timeout, the deadline or minimum rate missed, a truncated, oversized or
             empty body, or an HTML page or other wrong content served in place of the file.
         """
+        with self._deadline(url):
+            self._download(url, target, max_bytes=max_bytes, expect_binary=expect_binary, where=where)
+
+    def _download(self, url: str, target: Path, *, max_bytes: int, expect_binary: bool, where: str) -> None:
         from tqdm.auto import tqdm
 
         started = time.monotonic()
