@@ -140,6 +140,13 @@ class TestMirrorSetting:
         assert_one_line(caught.value, "'demo'", f"NAO_DATA_MIRROR={tmp_path / 'gone'} does not exist", MIRROR_PATH)
 
 
+class TestForcedFetch:
+    def test_forcing_a_source_without_a_download_route_says_to_drop_force(self, mirrored):
+        with pytest.raises(SourceUnavailableError) as caught:
+            fetch("demo", mirrored, force=True)
+        assert_one_line(caught.value, "'demo'", "--force asks for a fresh download, but it has no download route", "without --force")
+
+
 class TestChangedMirrorCopy:
     def test_changed_copy_says_how_to_accept_it(self, mirrored):
         (mirrored.mirror / MIRROR_PATH).write_bytes(b"Indicator ID,Area Code,Time period,Value\n93517,E92000001,2021/22,1\n")

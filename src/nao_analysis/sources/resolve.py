@@ -257,7 +257,7 @@ def _unavailable_reason(source: Source, file: SourceFile, settings: Settings) ->
 
 
 def _download_one(
-    source: Source, file: SourceFile, settings: Settings, *, accept_new_hash: bool, target: Path | None = None
+    source: Source, file: SourceFile, settings: Settings, *, target: Path | None = None
 ) -> tuple[Path, str, str | None, dict]:
     """Take the source's route to a temporary file beside ``target``: (temporary path, location, route kind, notes).
 
@@ -309,7 +309,7 @@ def _check_assembled(path: Path, location: str, limit: int) -> None:
 
 def _from_download(source: Source, file: SourceFile, settings: Settings, *, accept_new_hash: bool) -> Path:
     target = cache_path(source, file, settings)
-    tmp, location, kind, notes = _download_one(source, file, settings, accept_new_hash=accept_new_hash)
+    tmp, location, kind, notes = _download_one(source, file, settings)
     try:
         sha, size = sha256_of(tmp), tmp.stat().st_size
         reason = _pin_decision(source, file, settings, sha, size, location, accept_new_hash)
@@ -337,9 +337,7 @@ def _from_download_archive(source: Source, settings: Settings, *, accept_new_has
     staging = Path(tempfile.mkdtemp(dir=folder, prefix=".tmp-"))
     installed: dict[str, Path] = {}
     try:
-        archive, url, kind, notes = _download_one(
-            source, source.primary, settings, accept_new_hash=accept_new_hash, target=staging / "download.zip"
-        )
+        archive, url, kind, notes = _download_one(source, source.primary, settings, target=staging / "download.zip")
         members = {p.name: p for p in safe_extract_zip(archive, staging / "members")}
         checked = []
         for file in source.files:
@@ -415,6 +413,12 @@ def _resolve_file(source: Source, file: SourceFile, settings: Settings, *, force
         # The one instruction a changed mirror copy gets ("fetch --accept-new-hash") must work offline too.
         if reason and accept_new_hash and not force and (found := _from_mirror(source, file, settings, accept_new_hash=True)):
             return found, "mirror"
+        if reason and force:
+            why = "it has no download route" if route_kind(source) is None else "downloads are off (NAO_OFFLINE=1)"
+            raise SourceUnavailableError(
+                f"source {source.id!r} ({file.filename}): --force asks for a fresh download, but {why} - "
+                f"run `nao-analysis fetch {source.id}` without --force to use the cache or the mirror"
+            )
         if reason:
             raise SourceUnavailableError(reason)
         if source.archive == "zip":
