@@ -95,10 +95,11 @@ class TestLoadAreaTypes:
     def test_every_row_cites_its_source(self):
         import csv
 
-        from nao_analysis import paths
-
-        with open(paths.manual_dir() / fingertips.AREA_TYPES_FILE, newline="", encoding="utf-8") as handle:
+        with open(Settings().manual_dir / fingertips.AREA_TYPES_FILE, newline="", encoding="utf-8") as handle:
             assert all(row["citation"].strip() for row in csv.DictReader(handle))
+
+    def test_table_is_found_through_the_settings(self):
+        assert fingertips.area_type_for_year("2023-24", fingertips.load_area_types(Settings())).area_type_id == 502
 
     def test_overlapping_periods_are_refused(self, tmp_path):
         table = tmp_path / "area_types.csv"

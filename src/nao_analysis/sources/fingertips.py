@@ -78,13 +78,13 @@ def _parse_date(text: str, path: Path, column: str) -> date | None:
         raise SourceError(f"{path} [column {column!r}]: {text!r} is not a date - write it as YYYY-MM-DD") from None
 
 
-def load_area_types(path: Path | None = None) -> list[AreaType]:
+def load_area_types(path: Path | Settings | None = None) -> list[AreaType]:
     """Read the year -> area type table kept as data in ``data/manual/fingertips_area_types.csv``.
 
     Parameters
     ----------
     path
-        The table to read; defaults to the project's copy.
+        The table to read, or the settings whose ``manual_dir`` holds it.
 
     Returns
     -------
@@ -96,6 +96,9 @@ def load_area_types(path: Path | None = None) -> list[AreaType]:
     SourceError
         If the file is missing, lacks a column, or its periods overlap.
     """
+    if isinstance(path, Settings):
+        path = path.manual_dir / AREA_TYPES_FILE
+    # TRANSITION: callers not yet handed the settings pass nothing.
     path = Path(path or paths.manual_dir() / AREA_TYPES_FILE)
     try:
         with open(path, newline="", encoding="utf-8") as handle:
