@@ -143,3 +143,20 @@ class TestSizeCaps:
             if file.bytes and file.bytes * 10 > policy.max_bytes_for(source.format, file.filename)
         ]
         assert too_close == []
+
+
+class TestOneOffDownload:
+    def test_writes_the_file(self, online, http_server, real_csv, tmp_path):
+        from nao_analysis.sources.download import download_to
+
+        http_server.script("/data.csv", Reply(body=real_csv))
+        download_to(http_server.url("/data.csv"), tmp_path / "data.csv", Settings.from_environment())
+        assert (tmp_path / "data.csv").read_bytes() == real_csv
+
+    def test_is_capped_by_its_kind_of_file(self, online, http_server, real_csv, tmp_path, monkeypatch):
+        from nao_analysis.sources.download import download_to
+
+        monkeypatch.setitem(policy.SIZE_LIMITS, "table", 1000)
+        http_server.script("/data.csv", Reply(body=real_csv))
+        with pytest.raises(DownloadError, match="over the 1,000-byte limit"):
+            download_to(http_server.url("/data.csv"), tmp_path / "data.csv", Settings.from_environment())

@@ -20,7 +20,14 @@ from urllib.parse import urljoin
 
 from nao_analysis.errors import DownloadError, SourceError, SourceUnavailableError
 from nao_analysis.settings import Settings
-from nao_analysis.sources.policy import MAGIC_BYTES, check_prepared_request, check_url_allowed, looks_like_html
+from nao_analysis.sources.policy import (
+    MAGIC_BYTES,
+    check_prepared_request,
+    check_url_allowed,
+    expects_binary,
+    looks_like_html,
+    max_bytes_for,
+)
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 MAX_REDIRECTS = 5
@@ -369,3 +376,14 @@ class DownloadSession:
                 f"{url}: connection broke after {received:,} bytes ({exc.__class__.__name__}: truncated download) - try again"
             ) from None
         return received, first
+
+
+def download_to(url: str, target: Path, settings: Settings, *, max_bytes: int | None = None, expect_binary: bool | None = None) -> None:
+    """One download outside a source's route (e.g. ``sources add --url``), with every check a fetch gets.
+
+    ``max_bytes`` defaults to the cap for ``target``'s kind of file, ``expect_binary`` to what its suffix implies.
+    """
+    limit = max_bytes if max_bytes is not None else max_bytes_for(None, target.name)
+    binary = expects_binary(target.name) if expect_binary is None else expect_binary
+    with DownloadSession(settings) as session:
+        session.download_to(url, target, max_bytes=limit, expect_binary=binary)
