@@ -45,7 +45,8 @@ class Provenance:
     route_notes: dict | None = None  # what a route chose on the way (e.g. which attachment)
 
     def write(self, target: Path) -> None:
-        write_text_atomic(provenance_path(target), json.dumps(asdict(self), indent=2) + "\n")
+        # default=str: a route may note a value JSON has no type for (a date, a path); it is kept as text.
+        write_text_atomic(provenance_path(target), json.dumps(asdict(self), indent=2, default=str) + "\n")
 
 
 def provenance_path(target: Path) -> Path:
