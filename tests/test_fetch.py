@@ -675,6 +675,25 @@ class TestFetchArchive:
         assert_one_line(caught.value, f"(member {prj})", "--accept-new-hash")
         assert leftovers(online) == []
 
+    def test_full_disk_while_installing_members_installs_none(self, online, http_server, real_shapefile, monkeypatch):
+        import errno
+
+        real_install, installed = resolver.install, []
+
+        def fill_up_on_the_third(tmp, target, record):
+            if len(installed) == 2:
+                raise OSError(errno.ENOSPC, "No space left on device", str(target))
+            real_install(tmp, target, record)
+            installed.append(target)
+
+        monkeypatch.setattr(resolver, "install", fill_up_on_the_third)
+        http_server.script("/boundaries.zip", Reply(body=zipped(real_shapefile)))
+        write_registry(archive_source(http_server.url("/boundaries.zip"), real_shapefile, pinned=False))
+        with pytest.raises(SourceError) as caught:
+            fetch("shapes")
+        assert_one_line(caught.value, str(online / "shapes"), "No space left on device", "free some space")
+        assert (leftovers(online), load_pins()) == ([], {})
+
     def test_missing_member_names_the_fix(self, online, http_server, real_shapefile):
         partial = {k: v for k, v in real_shapefile.items() if not k.endswith(".dbf")}
         http_server.script("/boundaries.zip", Reply(body=zipped(partial)))
