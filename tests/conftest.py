@@ -33,9 +33,10 @@ def raw_file():
     """Return a function: source id -> verified local path (via cache or mirror)."""
     if not _mirror_available():
         pytest.skip("NAO_DATA_MIRROR is not set to a folder of raw files")
+    from nao_analysis.settings import Settings
     from nao_analysis.sources import fetch
 
-    return fetch
+    return lambda source_id: fetch(source_id, Settings.from_environment()).path
 
 
 @pytest.fixture

@@ -47,6 +47,8 @@ class Reply:
         Send only this many bytes of the body, then close the connection (a truncated download).
     stall_after
         Send this many bytes, then wait ``delay`` seconds before the rest (a mid-body stall).
+    dribble
+        ``(size, interval)``: send the body ``size`` bytes at a time, ``interval`` seconds apart (a slow-loris).
     """
 
     status: int = 200
@@ -55,6 +57,7 @@ class Reply:
     delay: float = 0.0
     truncate_to: int | None = None
     stall_after: int | None = None
+    dribble: tuple[int, float] | None = None
 
 
 class ScriptedServer:
@@ -67,6 +70,8 @@ class ScriptedServer:
         self.requests: list[str] = []
         self.hits: dict[str, int] = defaultdict(int)
         self.overflow = 0
+        #: TCP connections accepted, whatever was sent on them (a TLS handshake or garbage counts too).
+        self.connections = 0
         self._scripts: dict[str, list[Reply]] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -111,6 +116,11 @@ class ScriptedServer:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
+            def setup(self) -> None:
+                with server._lock:
+                    server.connections += 1
+                super().setup()
+
             def do_GET(self) -> None:  # noqa: N802 - the name http.server dispatches to
                 reply = server._next_reply(self.path)
                 wait = min(reply.delay, MAX_DELAY_SECONDS)
@@ -123,6 +133,14 @@ class ScriptedServer:
                         self.send_header(name, value)
                     self.end_headers()
                     body = reply.body if reply.truncate_to is None else reply.body[: reply.truncate_to]
+                    if reply.dribble is not None:
+                        size, interval = reply.dribble
+                        for start in range(0, len(body), size):
+                            self.wfile.write(body[start : start + size])
+                            self.wfile.flush()
+                            if server._stop.wait(min(interval, MAX_DELAY_SECONDS)):
+                                return
+                        return
                     if reply.stall_after is not None:
                         self.wfile.write(body[: reply.stall_after])
                         self.wfile.flush()

@@ -31,7 +31,15 @@ from nao_analysis.errors import (
     UnsafeArchiveError,
 )
 from nao_analysis.readers.cache import cached_read
-from nao_analysis.sources.fetch import fetch, safe_extract_zip
+from nao_analysis.settings import Settings
+from nao_analysis.sources.fetch import fetch as fetch_resolved
+from nao_analysis.sources.fetch import safe_extract_zip
+
+
+def fetch(source_id: str) -> Path:
+    """A source's verified file, under the settings the test's environment describes."""
+    return fetch_resolved(source_id, Settings.from_environment()).path
+
 
 # tests/http_server.py is also loaded as a plugin (for its fixture), so let pytest rewrite it before importing it here.
 pytest.register_assert_rewrite("http_server")

@@ -5,7 +5,6 @@ Every failure case also proves that nothing (not even a temporary file) was left
 
 from __future__ import annotations
 
-import importlib
 import io
 import json
 import zipfile
@@ -16,16 +15,12 @@ import yaml
 from helpers import allow_local_downloads, assert_one_line, leftovers, sha256
 
 from nao_analysis.errors import DownloadError, HashMismatchError, SourceError, SourceUnavailableError, UnsafeArchiveError
-from nao_analysis.sources.fetch import (
-    USED_INPUTS,
-    check_url_allowed,
-    download_and_install,
-    fetch,
-    provenance_path,
-    safe_extract_zip,
-    status,
-)
-from nao_analysis.sources.registry import load_pins, load_registry
+from nao_analysis.settings import Settings
+from nao_analysis.sources import resolve as resolver
+from nao_analysis.sources.archives import safe_extract_zip
+from nao_analysis.sources.provenance import provenance_path
+from nao_analysis.sources.registry import load_pins as load_pins_of
+from nao_analysis.sources.registry import load_registry as load_registry_of
 
 # tests/http_server.py is also loaded as a plugin (for its fixture), so let pytest rewrite it before importing it here.
 pytest.register_assert_rewrite("http_server")
@@ -36,8 +31,26 @@ WORKBOOK_ID = "csew_drug_misuse_2016_17"  # a real .xlsx
 # Provides the `http_server` fixture (tests/http_server.py).
 pytest_plugins = ["http_server"]
 
-# The package re-exports the function `fetch` under the module's name, so take the module itself.
-fetch_module = importlib.import_module("nao_analysis.sources.fetch")
+
+def current() -> Settings:
+    """The settings a command would resolve from the environment the test has set up."""
+    return Settings.from_environment()
+
+
+def fetch(source_id: str, **options) -> Path:
+    return resolver.fetch(source_id, current(), **options).path
+
+
+def status(source) -> str:
+    return resolver.status(source, current())
+
+
+def load_registry():
+    return load_registry_of(current())
+
+
+def load_pins() -> dict:
+    return load_pins_of(current())
 
 
 @pytest.fixture(scope="session")
@@ -65,9 +78,7 @@ def online(isolated_data, http_server, monkeypatch, tmp_path):
 
 def write_registry(*sources: dict) -> Path:
     """Write a registry YAML at $NAO_SOURCES_FILE holding ``sources``."""
-    from nao_analysis import paths
-
-    path = paths.registry_path()
+    path = current().sources_file
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump({"schema": 1, "sources": list(sources)}), encoding="utf-8")
     return path
@@ -110,12 +121,24 @@ class TestFetchDownload:
             len(body),
         )
 
-    def test_success_is_listed_in_used_inputs(self, online, http_server, real_csv):
+    def test_success_returns_the_provenance(self, online, http_server, real_csv):
+        name, body = real_csv
+        http_server.script("/data.csv", Reply(body=body))
+        write_registry(official("demo", name, url=http_server.url("/data.csv"), sha=sha256(body)))
+        record = resolver.fetch("demo", current()).provenance
+        assert (record["sha256"], record["resolved_from"], record["route"], record["title"]) == (
+            sha256(body),
+            "download",
+            "url",
+            "test source demo",
+        )
+
+    def test_cached_source_says_it_came_from_the_cache(self, online, http_server, real_csv):
         name, body = real_csv
         http_server.script("/data.csv", Reply(body=body))
         write_registry(official("demo", name, url=http_server.url("/data.csv"), sha=sha256(body)))
         fetch("demo")
-        assert USED_INPUTS["demo"]["sha256"] == sha256(body)
+        assert resolver.fetch("demo", current()).provenance["resolved_from"] == "cache"
 
     def test_success_leaves_no_temporary_file(self, online, http_server, real_csv):
         name, body = real_csv
@@ -233,16 +256,6 @@ class TestFetchDownload:
         assert_one_line(caught.value, http_server.url("/slow.csv"), "try again")
         assert leftovers(online) == []
 
-    def test_oversized_download_is_refused(self, online, http_server, real_csv, monkeypatch):
-        name, body = real_csv
-        monkeypatch.setattr(fetch_module, "MAX_DOWNLOAD_BYTES", 1000)
-        http_server.script("/data.csv", Reply(body=body))
-        write_registry(official("demo", name, url=http_server.url("/data.csv")))
-        with pytest.raises(DownloadError) as caught:
-            fetch("demo")
-        assert_one_line(caught.value, "over the 1,000-byte limit", "refusing")
-        assert leftovers(online) == []
-
     def test_redirect_to_an_allowed_origin_is_followed(self, online, http_server, real_csv):
         name, body = real_csv
         http_server.script("/old.csv", Reply(status=302, headers={"Location": "/new.csv"}))
@@ -260,35 +273,64 @@ class TestFetchDownload:
         assert leftovers(online) == []
 
 
-class TestDownloadAndInstall:
-    def test_content_check_can_refuse_the_download(self, online, http_server, real_csv):
-        name, body = real_csv
-        http_server.script("/data.csv", Reply(body=body))
-        write_registry(official("demo", name, sha=sha256(body)))
-        source = load_registry().get("demo")
-
-        def refuse(path: Path, url: str) -> None:
-            raise DownloadError(f"{url}: not the indicator asked for - check the request")
-
-        with pytest.raises(DownloadError, match="not the indicator asked for"):
-            download_and_install(source, source.primary, http_server.url("/data.csv"), check_content=refuse)
-        assert leftovers(online) == []
-
-    def test_installs_a_client_built_url(self, online, http_server, real_csv):
+class TestRouteTable:
+    def test_a_route_url_is_downloaded_and_recorded(self, online, http_server, real_csv, monkeypatch):
         name, body = real_csv
         http_server.script("/api/data.csv?indicator=93517", Reply(body=body))
-        write_registry(official("demo", name, sha=sha256(body)))
-        source = load_registry().get("demo")
-        path = download_and_install(source, source.primary, http_server.url("/api/data.csv?indicator=93517"))
+        write_registry(official("demo", name, url="https://www.gov.uk/never-asked.csv", sha=sha256(body)))
+        monkeypatch.setitem(
+            resolver.ROUTES, "url", lambda source, file, settings, session: http_server.url("/api/data.csv?indicator=93517")
+        )
+        path = fetch("demo")
         assert json.loads(provenance_path(path).read_text())["location"] == http_server.url("/api/data.csv?indicator=93517")
 
-    def test_refuses_an_off_allowlist_url(self, online, real_csv):
+    def test_a_file_assembled_by_a_route_is_verified_and_installed(self, online, http_server, real_csv, monkeypatch):
         name, body = real_csv
-        write_registry(official("demo", name, sha=sha256(body)))
-        source = load_registry().get("demo")
-        with pytest.raises(SourceError, match="not an official publisher"):
-            download_and_install(source, source.primary, "https://example.org/data.csv")
+
+        def assemble(source, file, settings, session):
+            built = session.new_file(file.filename)
+            built.write_bytes(body)
+            session.note("pages", 1)
+            return built
+
+        write_registry(official("demo", name, url="https://www.gov.uk/never-asked.csv", sha=sha256(body)))
+        monkeypatch.setitem(resolver.ROUTES, "url", assemble)
+        record = resolver.fetch("demo", current()).provenance
+        assert (record["sha256"], record["route_notes"], leftovers(online)) == (
+            sha256(body),
+            {"pages": 1},
+            ["demo", f"demo/{name}", f"demo/{name}.provenance.json"],
+        )
+
+    def test_route_whose_module_is_missing_is_unavailable_not_a_crash(self, online, http_server, real_csv, monkeypatch):
+        name, body = real_csv
+        write_registry(official("demo", name, url="https://www.gov.uk/data.csv", sha=sha256(body)))
+        monkeypatch.setitem(resolver.ROUTES, "url", "nao_analysis.sources.routes.not_written_yet:route")
+        with pytest.raises(SourceUnavailableError) as caught:
+            fetch("demo")
+        assert_one_line(caught.value, "'demo'", "nao_analysis.sources.routes.not_written_yet is missing", "NAO_DATA_MIRROR")
         assert leftovers(online) == []
+
+    def test_route_answering_an_off_allowlist_url_is_refused(self, online, http_server, real_csv, monkeypatch):
+        name, body = real_csv
+        write_registry(official("demo", name, url="https://www.gov.uk/data.csv", sha=sha256(body)))
+        monkeypatch.setitem(resolver.ROUTES, "url", lambda source, file, settings, session: "https://example.org/data.csv")
+        with pytest.raises(SourceError, match="not an official publisher"):
+            fetch("demo")
+        assert leftovers(online) == []
+
+    def test_each_route_kind_is_chosen_from_the_entry(self):
+        from nao_analysis.sources.registry import Source
+
+        def kind(**extra) -> str | None:
+            return resolver.route_kind(Source.model_validate(official("demo", "f.csv", **extra)))
+
+        assert (
+            kind(url="https://www.gov.uk/f.csv"),
+            kind(govuk_slug="drug-misuse"),
+            kind(format="fingertips_csv", serves={"indicator_id": 1, "area_type_id": 402}),
+            kind(),
+        ) == ("url", "govuk_content_api", "fingertips_api", None)
 
 
 class TestFetchHashPins:
@@ -369,93 +411,6 @@ class TestFetchUrlPolicy:
             fetch("demo")
         assert_one_line(caught.value, "'demo'", "is not https", "https address")
         assert leftovers(online) == []
-
-
-class TestCheckUrlAllowed:
-    def test_official_https_host_is_allowed(self):
-        check_url_allowed("https://assets.publishing.service.gov.uk/media/abc/file.xlsx", "test")
-
-    def test_lookalike_host_is_refused(self):
-        with pytest.raises(SourceError, match="not an official publisher"):
-            check_url_allowed("https://www.gov.uk.evil.example/file.xlsx", "test")
-
-    def test_userinfo_trick_is_refused(self):
-        with pytest.raises(SourceError, match="not an official publisher"):
-            check_url_allowed("https://www.gov.uk@evil.example/file.xlsx", "test")
-
-    def test_non_loopback_extra_origin_is_refused(self, monkeypatch):
-        monkeypatch.setenv("NAO_EXTRA_ALLOWED_ORIGINS", "http://10.0.0.5:8000")
-        with pytest.raises(SourceError) as caught:
-            check_url_allowed("http://10.0.0.5:8000/file.csv", "test")
-        assert_one_line(caught.value, "NAO_EXTRA_ALLOWED_ORIGINS", "loopback")
-
-
-class TestFetchGovukSlug:
-    def test_slug_resolves_to_the_matching_attachment(self, online, http_server, real_xlsx, monkeypatch):
-        name, body = real_xlsx
-        monkeypatch.setenv("NAO_GOVUK_API", http_server.url("/api/content/government/statistics/"))
-        content = {
-            "title": "Drug misuse: findings from the 2016/17 CSEW",
-            "details": {
-                "attachments": [
-                    {"filename": "drug-misuse-1617-hosb1117.pdf", "url": http_server.url("/media/1/report.pdf")},
-                    {"filename": name, "url": http_server.url(f"/media/2/{name}")},
-                ]
-            },
-        }
-        http_server.script("/api/content/government/statistics/drug-misuse-2016-17", Reply(body=json.dumps(content).encode()))
-        http_server.script(f"/media/2/{name}", Reply(body=body))
-        write_registry(official("demo", name, govuk_slug="drug-misuse-2016-17", attachment_pattern="1617-tables"))
-        path = fetch("demo")
-        assert (path.read_bytes() == body, json.loads(provenance_path(path).read_text())["location"]) == (
-            True,
-            http_server.url(f"/media/2/{name}"),
-        )
-
-    def test_slug_prefers_the_attachment_with_the_registered_filename(self, online, http_server, real_xlsx, monkeypatch):
-        name, body = real_xlsx
-        monkeypatch.setenv("NAO_GOVUK_API", http_server.url("/api/content/government/statistics/"))
-        content = {
-            "details": {
-                "attachments": [
-                    {"filename": "drug-misuse-1617-tables-revised-draft.xlsx", "url": "/media/1/draft.xlsx"},
-                    {"filename": name, "url": f"/media/2/{name}"},
-                ]
-            }
-        }
-        http_server.script("/api/content/government/statistics/csew", Reply(body=json.dumps(content).encode()))
-        http_server.script(f"/media/2/{name}", Reply(body=body))
-        write_registry(official("demo", name, govuk_slug="csew", attachment_pattern="1617-tables"))
-        assert fetch("demo").read_bytes() == body  # and the relative attachment URL was resolved against the API's origin
-
-    def test_slug_without_a_matching_attachment_names_the_fix(self, online, http_server, real_xlsx, monkeypatch):
-        name, _ = real_xlsx
-        monkeypatch.setenv("NAO_GOVUK_API", http_server.url("/api/content/government/statistics/"))
-        content = {"details": {"attachments": [{"filename": "report.pdf", "url": http_server.url("/media/1/report.pdf")}]}}
-        http_server.script("/api/content/government/statistics/drug-misuse-2016-17", Reply(body=json.dumps(content).encode()))
-        write_registry(official("demo", name, govuk_slug="drug-misuse-2016-17", attachment_pattern="1617-tables"))
-        with pytest.raises(DownloadError) as caught:
-            fetch("demo")
-        assert_one_line(caught.value, "no attachment matching '1617-tables'", "set `url` for source 'demo'")
-        assert leftovers(online) == []
-
-    def test_slug_answering_a_json_list_is_refused(self, online, http_server, real_xlsx, monkeypatch):
-        name, _ = real_xlsx
-        monkeypatch.setenv("NAO_GOVUK_API", http_server.url("/api/content/government/statistics/"))
-        http_server.script("/api/content/government/statistics/odd", Reply(body=b"[1, 2, 3]", headers={"Content-Type": "application/json"}))
-        write_registry(official("demo", name, govuk_slug="odd"))
-        with pytest.raises(DownloadError) as caught:
-            fetch("demo")
-        assert_one_line(caught.value, "JSON is a list", "slug")
-
-    def test_slug_answering_html_is_refused(self, online, http_server, real_xlsx, monkeypatch):
-        name, _ = real_xlsx
-        monkeypatch.setenv("NAO_GOVUK_API", http_server.url("/api/content/government/statistics/"))
-        http_server.script("/api/content/government/statistics/gone", Reply(body=b"<html>moved</html>"))
-        write_registry(official("demo", name, govuk_slug="gone"))
-        with pytest.raises(DownloadError) as caught:
-            fetch("demo")
-        assert_one_line(caught.value, "not JSON", "slug")
 
 
 @pytest.fixture
@@ -720,6 +675,25 @@ class TestFetchArchive:
         assert_one_line(caught.value, f"(member {prj})", "--accept-new-hash")
         assert leftovers(online) == []
 
+    def test_full_disk_while_installing_members_installs_none(self, online, http_server, real_shapefile, monkeypatch):
+        import errno
+
+        real_install, installed = resolver.install, []
+
+        def fill_up_on_the_third(tmp, target, record):
+            if len(installed) == 2:
+                raise OSError(errno.ENOSPC, "No space left on device", str(target))
+            real_install(tmp, target, record)
+            installed.append(target)
+
+        monkeypatch.setattr(resolver, "install", fill_up_on_the_third)
+        http_server.script("/boundaries.zip", Reply(body=zipped(real_shapefile)))
+        write_registry(archive_source(http_server.url("/boundaries.zip"), real_shapefile, pinned=False))
+        with pytest.raises(SourceError) as caught:
+            fetch("shapes")
+        assert_one_line(caught.value, str(online / "shapes"), "No space left on device", "free some space")
+        assert (leftovers(online), load_pins()) == ([], {})
+
     def test_missing_member_names_the_fix(self, online, http_server, real_shapefile):
         partial = {k: v for k, v in real_shapefile.items() if not k.endswith(".dbf")}
         http_server.script("/boundaries.zip", Reply(body=zipped(partial)))
@@ -743,3 +717,30 @@ class TestFetchArchive:
         with pytest.raises(DownloadError, match="HTML page"):
             fetch("shapes")
         assert leftovers(online) == []
+
+
+class TestSourcesLayering:
+    def test_sources_modules_import_each_other_without_cycles(self):
+        import ast
+        import graphlib
+
+        import nao_analysis.sources as package
+
+        folder = Path(package.__file__).parent
+        graph = {}
+        for module in folder.glob("*.py"):
+            name = f"nao_analysis.sources.{module.stem}"
+            imported = set()
+            for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("nao_analysis.sources."):
+                    imported.add(node.module)
+                elif isinstance(node, ast.Import):
+                    imported |= {a.name for a in node.names if a.name.startswith("nao_analysis.sources.")}
+            graph[name] = imported - {name}
+        graph.pop("nao_analysis.sources.__init__")
+        graphlib.TopologicalSorter(graph).static_order()  # raises CycleError on a cycle
+
+    def test_the_fetch_layer_keeps_no_record_of_what_it_fetched(self):
+        import nao_analysis.sources.fetch as facade
+
+        assert [name for name in ("USED_INPUTS",) if hasattr(facade, name) or hasattr(resolver, name)] == []

@@ -40,7 +40,7 @@ def private_run(tmp_path, http_server, raw_file) -> dict[str, str]:
         NAO_PROCESSED_DIR=str(tmp_path / "processed"),
         NAO_OUTPUT_ROOT=str(tmp_path / "out"),
         NAO_SOURCES_FILE=str(registry),
-        NAO_FINGERTIPS_BASE_URL=http_server.origin,
+        NAO_FINGERTIPS_BASE_URL=http_server.origin + "/api",
         NAO_EXTRA_ALLOWED_ORIGINS=http_server.origin,
         NAO_DOWNLOAD_BACKOFF="0.01",
         NAO_DOWNLOAD_RETRIES="2",

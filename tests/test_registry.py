@@ -12,6 +12,7 @@ import yaml
 
 from nao_analysis import paths
 from nao_analysis.errors import SourceError
+from nao_analysis.settings import Settings
 from nao_analysis.sources.fetch import OFFICIAL_HOSTS, check_url_allowed
 from nao_analysis.sources.registry import expected_hash, load_registry, record_pin
 
@@ -51,7 +52,7 @@ class TestRealRegistry:
         monkeypatch.delenv("NAO_EXTRA_ALLOWED_ORIGINS", raising=False)
         for source in real_sources():
             if source.url:
-                check_url_allowed(source.url, f"{REAL_REGISTRY} source {source.id!r}")
+                check_url_allowed(source.url, f"{REAL_REGISTRY} source {source.id!r}", Settings())
 
     def test_every_landing_page_is_https_on_the_allowlist(self):
         bad = [

@@ -145,12 +145,13 @@ def is_up_to_date(edition: str, spec: FigureSpec, key: str) -> bool:
 
 def unavailable_inputs(params: dict[str, Any]) -> list[str]:
     """Inputs a figure names that can be neither found locally nor downloaded here."""
+    from nao_analysis.settings import Settings
     from nao_analysis.sources import status
 
     registry = load_registry()
     missing = []
     for source_id in _source_ids_in(params, set(registry.ids())):
-        if status(registry.get(source_id)) == "missing offline" and source_id not in missing:
+        if status(registry.get(source_id), Settings.from_environment()) == "missing offline" and source_id not in missing:
             missing.append(source_id)
     return missing
 

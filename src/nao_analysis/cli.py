@@ -29,18 +29,18 @@ def _cmd_sources(args) -> int:
         )
         print(f"added {entry.id}: {entry.primary.filename} sha256 {entry.primary.sha256} ({entry.primary.bytes:,} bytes)")
         return 0
-    registry = load_registry()
+    registry = load_registry(args.settings)
     width = max(len(s.id) for s in registry.sources)
     for source in registry.sources:
         kind = "third-party extract" if source.kind == "third_party_extract" else "official"
-        print(f"{source.id:<{width}}  {status(source):<15}  {kind:<19}  {source.title}")
+        print(f"{source.id:<{width}}  {status(source, args.settings):<15}  {kind:<19}  {source.title}")
     return 0
 
 
 def _cmd_fetch(args) -> int:
     from nao_analysis.sources import fetch, load_registry
 
-    registry = load_registry()
+    registry = load_registry(args.settings)
     ids = registry.ids() if args.all else args.ids
     if not ids:
         print("nao-analysis fetch: name source ids or use --all", file=sys.stderr)
@@ -48,8 +48,8 @@ def _cmd_fetch(args) -> int:
     failures = 0
     for source_id in ids:
         try:
-            path = fetch(source_id, force=args.force, accept_new_hash=args.accept_new_hash)
-            print(f"ok       {source_id}  {path}")
+            resolved = fetch(source_id, args.settings, force=args.force, accept_new_hash=args.accept_new_hash)
+            print(f"ok       {source_id}  {resolved.path}")
         except NaoError as exc:
             failures += 1
             print(f"missing  {source_id}  {exc}")
@@ -150,7 +150,15 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from nao_analysis.settings import Settings
+
     args = parser().parse_args(argv)
+    try:
+        # Resolved once, here; every command hands it down.
+        args.settings = Settings.from_environment()
+    except ValueError as exc:
+        print(f"nao-analysis: {exc}", file=sys.stderr)
+        return 2
     try:
         return args.func(args)
     except NaoError as exc:

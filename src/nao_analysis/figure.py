@@ -130,11 +130,12 @@ class Figure:
     # -- inputs ------------------------------------------------------------------------------
     def fetch(self, source_id: str) -> Path:
         """Resolve a raw source through the fetch layer and record its provenance for this figure."""
-        from nao_analysis.sources import USED_INPUTS, fetch
+        from nao_analysis.settings import Settings
+        from nao_analysis.sources import fetch
 
-        path = fetch(source_id)
-        self.inputs[source_id] = dict(USED_INPUTS[source_id])
-        return path
+        resolved = fetch(source_id, Settings.from_environment())
+        self.inputs[source_id] = dict(resolved.provenance)
+        return resolved.path
 
     # -- outputs -----------------------------------------------------------------------------
     def _write_atomic(self, target: Path, write) -> None:

@@ -336,14 +336,16 @@ def authority_changes(
 def _code_change_lookups() -> tuple[pd.DataFrame | None, pd.DataFrame | None, str]:
     """The code-change table and a district lookup, or None with a reason when they cannot be resolved here."""
     from nao_analysis.readers.boundaries import read_code_changes
+    from nao_analysis.settings import Settings
     from nao_analysis.sources import fetch
 
+    settings = Settings.from_environment()
     try:
-        changes = read_code_changes(fetch(CODE_CHANGES_SOURCE))
+        changes = read_code_changes(fetch(CODE_CHANGES_SOURCE, settings).path)
     except NaoError as exc:
         return None, None, f"code-change table unavailable ({exc})"
     try:
-        table = pd.read_csv(fetch(DISTRICT_LOOKUP_SOURCE), dtype=str, keep_default_na=False)
+        table = pd.read_csv(fetch(DISTRICT_LOOKUP_SOURCE, settings).path, dtype=str, keep_default_na=False)
         district = next(c for c in table.columns if re.fullmatch(r"LTLA\d*CD", c, flags=re.IGNORECASE))
         upper = next(c for c in table.columns if re.fullmatch(r"UTLA\d*CD", c, flags=re.IGNORECASE))
         districts = pd.DataFrame({"district_code": table[district].str.strip(), "upper_tier_code": table[upper].str.strip()})

@@ -554,9 +554,10 @@ def interactive_map_for_record(record: dict[str, Any], figures_dir: Path) -> tup
     if not boundary_source:
         raise AnalysisError(f"{record['figure']}: its parameters name no boundary_source - the interactive map needs one")
     from nao_analysis.readers.boundaries import read_ctyua_boundaries
+    from nao_analysis.settings import Settings
     from nao_analysis.sources import fetch
 
-    boundaries = read_ctyua_boundaries(fetch(boundary_source))
+    boundaries = read_ctyua_boundaries(fetch(boundary_source, Settings.from_environment()).path)
     areas = pd.read_csv(csv_path, dtype={spec.code_column: str, spec.name_column: str})
     body = map_fragment(boundaries, areas, spec, params, caption=record.get("title", ""))
     body += "<details><summary>Every area's numbers (table)</summary>" + area_table_html(areas, spec, params) + "</details>"

@@ -1,20 +1,17 @@
-"""Client for the OHID Fingertips API: one indicator, all areas of one type, as CSV.
+"""The OHID Fingertips API: one indicator, all areas of one type, as CSV - the ``fingertips_api`` route.
 
-The request is ``GET {base}/api/all_data/csv/by_indicator_id?indicator_ids=...&child_area_type_id=...
-&parent_area_type_id=15``. The base URL is ``https://fingertips.phe.org.uk`` unless ``NAO_FINGERTIPS_BASE_URL``
-points at another server that speaks the same protocol (a local test server must also be listed in
-``NAO_EXTRA_ALLOWED_ORIGINS``, the fetch layer's loopback allowlist).
+The request is ``GET {base}/all_data/csv/by_indicator_id?indicator_ids=...&child_area_type_id=...
+&parent_area_type_id=15``, where ``base`` is ``settings.fingertips_base_url`` (``https://fingertips.phe.org.uk/api``
+unless ``NAO_FINGERTIPS_BASE_URL`` points at another server that speaks the same protocol; a local test
+server must also be listed in ``NAO_EXTRA_ALLOWED_ORIGINS``).
 
-A response is cached exactly like any other raw source (:func:`nao_analysis.sources.fetch.download_and_install`):
-written to a temporary name in ``data/raw/<source-id>/``, checked, pinned by sha256 and renamed into place with a
-provenance record.
-Once cached, :func:`fetch_indicator` (and :func:`nao_analysis.sources.fetch`) resolve it without the network.
+This module only builds and checks the request and its answer; the resolver
+(:mod:`nao_analysis.sources.resolve`) downloads, verifies, pins and caches it like any other raw file.
 """
 
 from __future__ import annotations
 
 import csv
-import os
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -22,13 +19,14 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from nao_analysis import paths
-from nao_analysis.errors import DownloadError, SourceError, SourceUnavailableError
-from nao_analysis.sources.fetch import check_url_allowed, download_and_install, fetch, resolve_local
-from nao_analysis.sources.registry import Source, load_registry
+from nao_analysis.errors import DownloadError, SourceError
+from nao_analysis.settings import DEFAULT_FINGERTIPS_BASE_URL, Settings
+from nao_analysis.sources.policy import check_url_allowed
+from nao_analysis.sources.registry import Source, SourceFile
 
-#: The public service; ``NAO_FINGERTIPS_BASE_URL`` replaces it (e.g. a local server speaking the same protocol).
-DEFAULT_BASE_URL = "https://fingertips.phe.org.uk"
-CSV_ENDPOINT = "/api/all_data/csv/by_indicator_id"
+#: The public service (``settings.fingertips_base_url`` replaces it, e.g. with a local server speaking the same protocol).
+DEFAULT_BASE_URL = DEFAULT_FINGERTIPS_BASE_URL
+CSV_ENDPOINT = "/all_data/csv/by_indicator_id"
 #: Fingertips area type 15 is England; asking for it as the parent returns every child area plus England itself.
 ENGLAND_AREA_TYPE_ID = 15
 AREA_TYPES_FILE = "fingertips_area_types.csv"
@@ -58,8 +56,8 @@ class FingertipsRequest:
     child_area_type_id: int
     parent_area_type_id: int = ENGLAND_AREA_TYPE_ID
 
-    def url(self, base: str | None = None) -> str:
-        """The request URL against ``base`` (default: :func:`base_url`)."""
+    def url(self, base: str = DEFAULT_BASE_URL) -> str:
+        """The request URL against ``base`` (the API root, ending ``/api`` on the public service)."""
         query = urlencode(
             {
                 "indicator_ids": self.indicator_id,
@@ -67,12 +65,7 @@ class FingertipsRequest:
                 "parent_area_type_id": self.parent_area_type_id,
             }
         )
-        return f"{(base or base_url()).rstrip('/')}{CSV_ENDPOINT}?{query}"
-
-
-def base_url() -> str:
-    """The Fingertips service to call: ``NAO_FINGERTIPS_BASE_URL`` if set, else the public service."""
-    return (os.environ.get("NAO_FINGERTIPS_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+        return f"{base.rstrip('/')}{CSV_ENDPOINT}?{query}"
 
 
 def _parse_date(text: str, path: Path, column: str) -> date | None:
@@ -85,13 +78,13 @@ def _parse_date(text: str, path: Path, column: str) -> date | None:
         raise SourceError(f"{path} [column {column!r}]: {text!r} is not a date - write it as YYYY-MM-DD") from None
 
 
-def load_area_types(path: Path | None = None) -> list[AreaType]:
+def load_area_types(path: Path | Settings | None = None) -> list[AreaType]:
     """Read the year -> area type table kept as data in ``data/manual/fingertips_area_types.csv``.
 
     Parameters
     ----------
     path
-        The table to read; defaults to the project's copy.
+        The table to read, or the settings whose ``manual_dir`` holds it.
 
     Returns
     -------
@@ -103,6 +96,9 @@ def load_area_types(path: Path | None = None) -> list[AreaType]:
     SourceError
         If the file is missing, lacks a column, or its periods overlap.
     """
+    if isinstance(path, Settings):
+        path = path.manual_dir / AREA_TYPES_FILE
+    # TRANSITION: callers not yet handed the settings pass nothing.
     path = Path(path or paths.manual_dir() / AREA_TYPES_FILE)
     try:
         with open(path, newline="", encoding="utf-8") as handle:
@@ -180,7 +176,7 @@ def request_for_source(source: Source) -> FingertipsRequest:
     if "indicator_id" not in serves or "area_type_id" not in serves:
         raise SourceError(
             f"data/sources.yaml source {source.id!r}: not a Fingertips API source (serves lacks indicator_id/area_type_id) "
-            "- add them to its serves block, or resolve it with nao_analysis.sources.fetch"
+            "- add them to its serves block, or add the file by hand with `nao-analysis sources add`"
         )
     request = FingertipsRequest(
         int(serves["indicator_id"]),
@@ -195,7 +191,7 @@ def request_for_source(source: Source) -> FingertipsRequest:
     return request
 
 
-def _check_is_fingertips_csv(path: Path, url: str) -> None:
+def check_is_fingertips_csv(path: Path, url: str) -> None:
     """Refuse a 200 response that is not the data file (an error page, JSON, an empty body)."""
     with open(path, "rb") as handle:
         first_line = handle.readline(8192).decode("utf-8-sig", errors="replace")
@@ -208,70 +204,11 @@ def _check_is_fingertips_csv(path: Path, url: str) -> None:
         )
 
 
-def fetch_indicator(
-    source_id: str,
-    *,
-    indicator_id: int | None = None,
-    area_type_id: int | None = None,
-    force: bool = False,
-    accept_new_hash: bool = False,
-) -> Path:
-    """Resolve a Fingertips source to a verified local CSV: cache -> mirror -> API download.
-
-    Parameters
-    ----------
-    source_id
-        A registry id. Entries with an ``indicator_id`` in ``serves`` are downloaded from the API;
-        others (the mirror's samples) are resolved from the cache or the mirror only.
-    indicator_id, area_type_id
-        What the caller expects the source to hold (e.g. a figure's parameters); an API source that
-        serves something else is refused before any download.
-    force
-        Download again even if a verified copy is cached.
-    accept_new_hash
-        Accept a response whose sha256 differs from the pinned one (the publisher revised the data).
-
-    Returns
-    -------
-    Path
-        ``data/raw/<source-id>/<filename>``, with ``<filename>.provenance.json`` beside it.
-
-    Raises
-    ------
-    SourceError
-        The source serves another indicator or area type than asked for, or the URL is not allowed.
-    SourceUnavailableError
-        Not cached and ``NAO_OFFLINE=1``.
-    DownloadError
-        HTTP error after retries, timeout, truncation, or a response that is not the CSV (e.g. an HTML page).
-    HashMismatchError
-        The response differs from the pinned sha256 and ``accept_new_hash`` is false.
-    """
-    source = load_registry().get(source_id)
-    if "indicator_id" not in source.serves:
-        # A file obtained some other way (the mirror's samples): the ordinary resolver applies.
-        return fetch(source_id, force=force, accept_new_hash=accept_new_hash)
-    request = request_for_source(source)
-    for name, wanted, served in (
-        ("indicator_id", indicator_id, request.indicator_id),
-        ("area_type_id", area_type_id, request.child_area_type_id),
-    ):
-        if wanted is not None and wanted != served:
-            raise SourceError(
-                f"source {source.id!r} serves {name} {served}, not the {wanted} asked for - "
-                f"use a source registered for {name} {wanted} in data/sources.yaml, or change the parameter"
-            )
-    file = source.primary
-    if not force and not accept_new_hash:
-        found = resolve_local(source, file)
-        if found:
-            return found
-    if os.environ.get("NAO_OFFLINE") == "1":
-        raise SourceUnavailableError(
-            f"source {source.id!r} ({file.filename}): missing offline (NAO_OFFLINE=1) - run once with the network "
-            f"(`nao-analysis fetch {source.id}`) so the API response is cached in data/raw/{source.id}/"
-        )
-    url = request.url()
+def route(source: Source, file: SourceFile, settings: Settings, session) -> str:
+    """The ``fingertips_api`` route: the request URL for ``source`` against ``settings.fingertips_base_url``."""
+    url = request_for_source(source).url(settings.fingertips_base_url)
     # Checked here too so that a refused base URL is blamed on NAO_FINGERTIPS_BASE_URL, not on the registry.
-    check_url_allowed(url, f"Fingertips request for source {source.id!r} (NAO_FINGERTIPS_BASE_URL={base_url()})")
-    return download_and_install(source, file, url, accept_new_hash=accept_new_hash, check_content=_check_is_fingertips_csv)
+    check_url_allowed(
+        url, f"Fingertips request for source {source.id!r} (NAO_FINGERTIPS_BASE_URL={settings.fingertips_base_url})", settings
+    )
+    return url
