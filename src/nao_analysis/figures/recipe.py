@@ -179,21 +179,7 @@ def _norm(value: Any) -> Any:
 def _load_registry(settings: Settings):
     from nao_analysis.sources.registry import load_registry
 
-    try:
-        return load_registry(settings)
-    except TypeError:  # TRANSITION: registry before it took settings
-        return load_registry(settings.sources_file)
-
-
-def _fetch(source_id: str, settings: Settings) -> tuple[Path, dict[str, Any]]:
-    from nao_analysis import sources
-
-    try:
-        resolved = sources.fetch(source_id, settings)
-        return resolved.path, resolved.provenance
-    except TypeError:  # TRANSITION: fetch before it took settings
-        path = sources.fetch(source_id)
-        return path, sources.USED_INPUTS[source_id]
+    return load_registry(settings)
 
 
 # -- context ---------------------------------------------------------------------------------------
@@ -233,9 +219,11 @@ class FigureContext:
 
     def fetch(self, source_id: str) -> Path:
         """Resolve a raw source (cache -> mirror -> download) and record its provenance for this figure."""
-        path, provenance = _fetch(source_id, self.settings)
-        self.inputs[source_id] = dict(provenance)
-        return path
+        from nao_analysis.sources import fetch
+
+        resolved = fetch(source_id, self.settings)
+        self.inputs[source_id] = dict(resolved.provenance)
+        return resolved.path
 
     def manual_path(self, name: str) -> Path:
         """A file under ``data/manual/``; anything else (absolute, ``..``, a symlink out) is refused."""
