@@ -160,6 +160,8 @@ def request(
             response.close()
             current = location
             continue
+        # The official address the answer came from (``response.url`` may be a stand-in server's).
+        response.final_url = current
         return response
     raise DownloadError(f"{url}: more than {MAX_REDIRECTS} redirects - check the route in data/sources.yaml")
 
