@@ -175,9 +175,8 @@ def run_check(
         if line.problem:
             out(f"{'':<{width}}    PROBLEM: {line.problem}")
     lacking = [line.source_id for line in lines if line.problem]
-    out(
-        f"{len(lines)} sources; {len(lines) - len(lacking)} with a route and evidence; {len(lacking)} without: {', '.join(lacking) or 'none'}"
-    )
+    complete = len(lines) - len(lacking)
+    out(f"{len(lines)} sources; {complete} with a route and evidence; {len(lacking)} without: {', '.join(lacking) or 'none'}")
     failed = bool(lacking)
     if online:
         session = session or routes.session_for(settings)
@@ -188,8 +187,7 @@ def run_check(
                 + (f"  FIX: {result.fix}" if result.fix else "")
             )
         bad = [r for r in results if r.status in ("moved", "missing")]
-        out(
-            f"online: {sum(r.status == 'ok' for r in results)} ok, {len(bad)} moved or missing, {sum(r.status == 'skipped' for r in results)} skipped"
-        )
+        ok, skipped = sum(r.status == "ok" for r in results), sum(r.status == "skipped" for r in results)
+        out(f"online: {ok} ok, {len(bad)} moved or missing, {skipped} skipped")
         failed = failed or bool(bad)
     return 1 if failed else 0
