@@ -66,14 +66,17 @@ def describe_route(source: Source) -> str:
     if kind == "ons_dataset_page":
         return f"ONS dataset page {route.page}: file ~ /{route.file_pattern}/"
     if kind == "arcgis_query":
-        return f"ArcGIS {route.service}/{route.layer} where {route.where} -> {route.output}"
+        service = route.service or f"{route.directory} service ~ /{route.service_pattern}/"
+        return f"ArcGIS {service} layer {route.layer} where {route.where} -> {route.output}"
     if kind == "fingertips_api":
         return f"Fingertips API indicators {route.indicator_ids}, area type {route.child_area_type_id}"
     return "none"
 
 
 def _evidence(source: Source) -> tuple[str, ...]:
-    return tuple(f"{e.url or f'{e.repo}:{e.path}'} ({e.what})" for e in source.url_evidence)
+    return tuple(
+        f"{e.url or (f'{e.repo}:{e.path}' if e.repo else f'public code containing {e.search!r}')} ({e.what})" for e in source.url_evidence
+    )
 
 
 def _problem(source: Source, registry: Registry) -> str | None:

@@ -68,12 +68,15 @@ class Evidence(BaseModel):
     url: str | None = None
     repo: str | None = Field(default=None, pattern=r"^[\w.-]+/[\w.-]+$")
     path: str | None = None
+    #: An exact string found in other public projects' code (repeat an exact-string code search to see them),
+    #: for sightings whose repository was not recorded.
+    search: str | None = None
     what: str
 
     @model_validator(mode="after")
     def _names_a_place(self) -> Evidence:
-        if not self.url and not (self.repo and self.path):
-            raise ValueError("url_evidence needs a url, or a repo and path")
+        if not self.url and not (self.repo and self.path) and not self.search:
+            raise ValueError("url_evidence needs a url, a repo and path, or the exact string searched for")
         return self
 
 
@@ -125,7 +128,11 @@ class ArcgisRoute(BaseModel):
 
     kind: Literal["arcgis_query"]
     #: The FeatureServer URL, e.g. ``https://services1.arcgis.com/<org>/arcgis/rest/services/<name>/FeatureServer``.
-    service: str
+    service: str | None = None
+    #: Or: the organisation's services directory and a pattern for the service name (names carry suffixes such as
+    #: ``_2022`` or ``_V2`` that change between releases), resolved from ``{directory}?f=json``.
+    directory: str | None = None
+    service_pattern: str | None = None
     layer: int = 0
     where: str = "1=1"
     out_fields: list[str]
@@ -142,14 +149,28 @@ class ArcgisRoute(BaseModel):
 
     @field_validator("service")
     @classmethod
-    def _service_is_https(cls, value: str) -> str:
+    def _service_is_https(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         value = _https(value.rstrip("/"), "service")
         if not re.search(r"/(FeatureServer|MapServer)$", value):
             raise ValueError(f"service {value!r} must end with /FeatureServer or /MapServer")
         return value
 
+    @field_validator("directory")
+    @classmethod
+    def _directory_is_https(cls, value: str | None) -> str | None:
+        return None if value is None else _https(value.rstrip("/"), "directory")
+
+    @field_validator("service_pattern")
+    @classmethod
+    def _pattern_is_regex(cls, value: str | None) -> str | None:
+        return None if value is None else _regex(value, "service_pattern")
+
     @model_validator(mode="after")
-    def _code_field_is_fetched(self) -> ArcgisRoute:
+    def _one_way_to_the_service(self) -> ArcgisRoute:
+        if bool(self.service) == bool(self.directory and self.service_pattern):
+            raise ValueError("an arcgis_query route needs either service, or directory and service_pattern")
         if self.out_fields != ["*"] and self.code_field not in self.out_fields:
             raise ValueError(f"code_field {self.code_field!r} must be one of out_fields {self.out_fields}")
         return self

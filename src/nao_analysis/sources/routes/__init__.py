@@ -279,8 +279,7 @@ def stream_to(session: requests.Session, url: str, settings: Settings, dest: Pat
         raise DownloadError(f"{url}: empty response (0 bytes) - check the route, or try again later")
     if looks_like_html(head):
         raise DownloadError(
-            f"{url}: returned an HTML page instead of a data file - the link has probably moved; "
-            "run `nao-analysis sources check --online`"
+            f"{url}: returned an HTML page instead of a data file - the link has probably moved; run `nao-analysis sources check --online`"
         )
     return received
 

@@ -6,6 +6,11 @@ records from ``resultOffset``, ordered by the code field so pages never overlap,
 pages are then checked - coordinates in WGS84 (GeoJSON is longitude/latitude), one feature per ONS code,
 the expected count - and written as one file with features sorted by code, so the same layer gives the
 same bytes and the file can be pinned by sha256.
+
+Paging with ``resultOffset``/``resultRecordCount`` needs ArcGIS Server 10.3 or later (ArcGIS Online, which hosts the
+ONS services, has it); ``exceededTransferLimit`` on paged results since 10.3.1 (see
+thollingshead/arcgis-server-store issue 17). Service names embed the product and vintage and sometimes a release
+suffix, so a route may name the organisation's services directory and a name pattern instead of one service.
 """
 
 from __future__ import annotations
@@ -35,7 +40,31 @@ UK_LAT = (49.0, 62.0)
 WGS84_NAMES = ("EPSG::4326", "EPSG:4326", "CRS84", "OGC:1.3:CRS84")
 
 
-def query_url(route: ArcgisRoute, *, offset: int | None = None, count_only: bool = False) -> str:
+def service_url(route: ArcgisRoute, settings: Settings, session: requests.Session) -> tuple[str, dict[str, Any]]:
+    """The FeatureServer URL: given, or the one service in the directory whose name matches the route's pattern."""
+    if route.service:
+        return route.service, {}
+    listing_url = f"{route.directory}?f=json"
+    listing = get_json(session, listing_url, settings)
+    _raise_service_error(listing, listing_url)
+    pattern = re.compile(route.service_pattern)
+    matches = [
+        s
+        for s in listing.get("services") or []
+        if isinstance(s, dict) and s.get("type") == "FeatureServer" and pattern.search(str(s.get("name")))
+    ]
+    if len(matches) != 1:
+        names = ", ".join(str(s.get("name")) for s in matches[:8]) or "none"
+        raise DownloadError(
+            f"{listing_url}: {len(matches)} FeatureServer services match {route.service_pattern!r} ({names}) - "
+            "make service_pattern of the route in data/sources.yaml match exactly one"
+        )
+    name = str(matches[0]["name"])
+    url = str(matches[0].get("url") or f"{route.directory}/{name}/FeatureServer")
+    return url.rstrip("/"), {"services_directory": listing_url, "service_name": name}
+
+
+def query_url(route: ArcgisRoute, service: str, *, offset: int | None = None, count_only: bool = False) -> str:
     """The query address for one page (or for the record count)."""
     params: dict[str, Any] = {"where": route.where, "outFields": ",".join(route.out_fields)}
     if count_only:
@@ -51,7 +80,7 @@ def query_url(route: ArcgisRoute, *, offset: int | None = None, count_only: bool
             params["outSR"] = 4326
         else:
             params["returnGeometry"] = "false"
-    return f"{route.service}/{route.layer}/query?{urlencode(params)}"
+    return f"{service}/{route.layer}/query?{urlencode(params)}"
 
 
 def _raise_service_error(page: dict[str, Any], url: str) -> None:
@@ -67,11 +96,11 @@ def _exceeded(page: dict[str, Any]) -> bool:
     return bool(page.get("exceededTransferLimit") or (page.get("properties") or {}).get("exceededTransferLimit"))
 
 
-def fetch_features(route: ArcgisRoute, settings: Settings, session: requests.Session) -> tuple[list[dict[str, Any]], int]:
+def fetch_features(route: ArcgisRoute, service: str, settings: Settings, session: requests.Session) -> tuple[list[dict[str, Any]], int]:
     """Every feature of the layer (GeoJSON features, or ``{"attributes": ...}`` records), and the pages it took."""
     features: list[dict[str, Any]] = []
     for page_number in range(MAX_PAGES):
-        url = query_url(route, offset=len(features))
+        url = query_url(route, service, offset=len(features))
         page = get_json(session, url, settings)
         _raise_service_error(page, url)
         if route.output == "geojson" and page.get("type") != "FeatureCollection":
@@ -82,7 +111,7 @@ def fetch_features(route: ArcgisRoute, settings: Settings, session: requests.Ses
         features += batch
         if not batch or not _exceeded(page):
             return features, page_number + 1
-    raise DownloadError(f"{route.service}: still more features after {MAX_PAGES} pages - raise page_size in the route")
+    raise DownloadError(f"{service}: still more features after {MAX_PAGES} pages - raise page_size in the route")
 
 
 def _properties(feature: dict[str, Any], output: str) -> dict[str, Any]:
@@ -153,13 +182,15 @@ def render(features: list[dict[str, Any]], route: ArcgisRoute) -> bytes:
 def resolve(source: Source, file: SourceFile, settings: Settings, session: requests.Session) -> RouteChoice:
     """The first page's query URL (what ``sources check --online`` asks for); the file itself needs :func:`download`."""
     route = effective_route(source)
-    return RouteChoice(query_url(route, offset=0), {"route": "arcgis_query", "service": route.service, "layer": route.layer})
+    service, found = service_url(route, settings, session)
+    return RouteChoice(query_url(route, service, offset=0), {"route": "arcgis_query", "service": service, "layer": route.layer, **found})
 
 
 def count(source: Source, settings: Settings, session: requests.Session) -> int:
     """How many records the layer holds for the route's where clause (one small request)."""
     route = effective_route(source)
-    url = query_url(route, count_only=True)
+    service, _ = service_url(route, settings, session)
+    url = query_url(route, service, count_only=True)
     answer = get_json(session, url, settings)
     _raise_service_error(answer, url)
     if not isinstance(answer.get("count"), int):
@@ -170,11 +201,12 @@ def count(source: Source, settings: Settings, session: requests.Session) -> int:
 def download(source: Source, file: SourceFile, settings: Settings, session: requests.Session, dest: Path) -> RouteChoice:
     """Page through the layer, check it, and write it to ``dest`` as one GeoJSON or CSV file."""
     route = effective_route(source)
-    first = query_url(route, offset=0)
-    features, pages = fetch_features(route, settings, session)
+    service, found = service_url(route, settings, session)
+    first = query_url(route, service, offset=0)
+    features, pages = fetch_features(route, service, settings, session)
     counts = check_features(features, route, first)
     Path(dest).write_bytes(render(features, route))
     return RouteChoice(
         first,
-        {"route": "arcgis_query", "service": route.service, "layer": route.layer, "where": route.where, "pages": pages, **counts},
+        {"route": "arcgis_query", "service": service, "layer": route.layer, "where": route.where, "pages": pages, **found, **counts},
     )
