@@ -376,7 +376,7 @@ def load_pins(path: Path | None = None) -> dict[str, dict[str, dict[str, Any]]]:
     return _read_yaml(path) or {}
 
 
-def record_pin(source_id: str, filename: str, sha256: str, size: int, url: str, reason: str) -> None:
+def record_pin(source_id: str, filename: str, sha256: str, size: int, url: str, reason: str, *, pins_file: Path | None = None) -> None:
     """Write a pin atomically, so the next run verifies against it.
 
     Parallel builds may pin different sources at once, so the read-modify-write is done
@@ -386,7 +386,7 @@ def record_pin(source_id: str, filename: str, sha256: str, size: int, url: str, 
     import os
     import tempfile
 
-    path = paths.pins_path()
+    path = Path(pins_file or paths.pins_path())
     path.parent.mkdir(parents=True, exist_ok=True)
     # Lock the folder itself rather than a lock file, so no stray file is left beside the pins.
     folder_fd = os.open(path.parent, os.O_RDONLY)
@@ -415,9 +415,9 @@ def record_pin(source_id: str, filename: str, sha256: str, size: int, url: str, 
         os.close(folder_fd)  # releases the lock
 
 
-def expected_hash(source: Source, file: SourceFile) -> tuple[str | None, int | None]:
+def expected_hash(source: Source, file: SourceFile, *, pins_file: Path | None = None) -> tuple[str | None, int | None]:
     """The sha256 and size a file must have: an accepted pin wins over the registry."""
-    pin = load_pins().get(source.id, {}).get(file.filename)
+    pin = load_pins(pins_file).get(source.id, {}).get(file.filename)
     if pin:
         return pin["sha256"], pin.get("bytes")
     return file.sha256, file.bytes

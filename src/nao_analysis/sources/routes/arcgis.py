@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from nao_analysis.errors import DownloadError
+from nao_analysis.errors import DownloadError, SourceUnavailableError
 from nao_analysis.sources.routes import RouteChoice, effective_route, get_json
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ def service_url(route: ArcgisRoute, settings: Settings, session: requests.Sessio
     ]
     if len(matches) != 1:
         names = ", ".join(str(s.get("name")) for s in matches[:8]) or "none"
-        raise DownloadError(
+        raise (SourceUnavailableError if not matches else DownloadError)(
             f"{listing_url}: {len(matches)} FeatureServer services match {route.service_pattern!r} ({names}) - "
             "make service_pattern of the route in data/sources.yaml match exactly one"
         )

@@ -11,7 +11,7 @@ import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlparse
 
-from nao_analysis.errors import DownloadError
+from nao_analysis.errors import DownloadError, SourceUnavailableError
 from nao_analysis.sources.routes import RouteChoice, effective_route, get_json
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ def pick_attachment(attachments: list[dict[str, Any]], route: GovukRoute, filena
     titles = "; ".join(repr(a.get("title", "")) for a in usable[:12]) or "none"
     wanted = f"title matching {route.attachment_title!r}" + (f" for {route.year}" if route.year else "")
     if not matches:
-        raise DownloadError(
+        raise SourceUnavailableError(
             f"{where}: no attachment with a {wanted} among {len(usable)} ({titles}) - "
             "update attachment_title/year of the route in data/sources.yaml"
         )

@@ -12,7 +12,7 @@ import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-from nao_analysis.errors import DownloadError
+from nao_analysis.errors import DownloadError, SourceUnavailableError
 from nao_analysis.sources.routes import RouteChoice, effective_route, get_json
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ def resolve(source: Source, file: SourceFile, settings: Settings, session: reque
                             "release_date": (page.get("description") or {}).get("releaseDate"),
                         },
                     )
-    raise DownloadError(
+    raise SourceUnavailableError(
         f"{landing_url}: no file matching {route.file_pattern!r} in any version (files: {', '.join(sorted(set(seen))[:12]) or 'none'}) - "
         "update file_pattern of the route in data/sources.yaml"
     )
