@@ -82,11 +82,9 @@ def download(source_id: str, settings: Settings) -> tuple[str, Path, routes.Rout
     target.parent.mkdir(parents=True, exist_ok=True)
     with routes.session_for(settings) as session:
         choice = routes.download(source, file, settings, session, target)
-    want, _ = expected_hash(source, file, pins_file=settings.pins_file)
+    want, _ = expected_hash(source, file, settings)
     if want is None:
-        record_pin(
-            source_id, name, sha256(target), target.stat().st_size, choice.url, "pinned on first download", pins_file=settings.pins_file
-        )
+        record_pin(source_id, name, sha256(target), target.stat().st_size, choice.url, "pinned on first download", settings=settings)
         return "pinned", target, choice
     assert sha256(target) == want, f"{source_id}: downloaded file differs from the pinned sha256"
     return "verified", target, choice

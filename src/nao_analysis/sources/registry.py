@@ -6,7 +6,7 @@ import re
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlparse
 
 import yaml
@@ -14,9 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from nao_analysis import paths
 from nao_analysis.errors import SourceError
-
-if TYPE_CHECKING:
-    from nao_analysis.settings import Settings
+from nao_analysis.settings import Settings
 
 
 class SourceFile(BaseModel):
@@ -359,24 +357,35 @@ def _load_registry_cached(path: Path, mtime: float) -> Registry:
     return registry
 
 
-def load_registry(path: Path | Settings | None = None) -> Registry:
-    """Load and validate the registry (cached until the file changes): a path, or ``settings.sources_file``."""
-    if path is not None and not isinstance(path, (str, Path)):
-        path = path.sources_file
-    path = Path(path or paths.registry_path()).resolve()
+def _registry_file(where: Settings | Path | None) -> Path:
+    # TRANSITION: callers not yet handed the settings pass nothing (or a path) and get paths' answer.
+    if isinstance(where, Settings):
+        return where.sources_file
+    return Path(where or paths.registry_path())
+
+
+def _pins_file(where: Settings | Path | None) -> Path:
+    if isinstance(where, Settings):
+        return where.pins_file
+    return Path(where or paths.pins_path())
+
+
+def load_registry(settings: Settings | Path | None = None) -> Registry:
+    """Load and validate ``settings.sources_file`` (cached until the file changes); a path is also accepted."""
+    path = _registry_file(settings).resolve()
     mtime = path.stat().st_mtime if path.exists() else 0.0
     return _load_registry_cached(path, mtime)
 
 
-def load_pins(path: Path | None = None) -> dict[str, dict[str, dict[str, Any]]]:
-    """Hashes recorded on first download (trust on first use) or accepted re-releases."""
-    path = Path(path or paths.pins_path())
+def load_pins(settings: Settings | Path | None = None) -> dict[str, dict[str, dict[str, Any]]]:
+    """Hashes recorded on first download (trust on first use) or accepted re-releases (``settings.pins_file``)."""
+    path = _pins_file(settings)
     if not path.exists():
         return {}
     return _read_yaml(path) or {}
 
 
-def record_pin(source_id: str, filename: str, sha256: str, size: int, url: str, reason: str, *, pins_file: Path | None = None) -> None:
+def record_pin(source_id: str, filename: str, sha256: str, size: int, url: str, reason: str, *, settings: Settings | None = None) -> None:
     """Write a pin atomically, so the next run verifies against it.
 
     Parallel builds may pin different sources at once, so the read-modify-write is done
@@ -386,7 +395,7 @@ def record_pin(source_id: str, filename: str, sha256: str, size: int, url: str, 
     import os
     import tempfile
 
-    path = Path(pins_file or paths.pins_path())
+    path = _pins_file(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
     # Lock the folder itself rather than a lock file, so no stray file is left beside the pins.
     folder_fd = os.open(path.parent, os.O_RDONLY)
@@ -415,9 +424,9 @@ def record_pin(source_id: str, filename: str, sha256: str, size: int, url: str, 
         os.close(folder_fd)  # releases the lock
 
 
-def expected_hash(source: Source, file: SourceFile, *, pins_file: Path | None = None) -> tuple[str | None, int | None]:
+def expected_hash(source: Source, file: SourceFile, settings: Settings | None = None) -> tuple[str | None, int | None]:
     """The sha256 and size a file must have: an accepted pin wins over the registry."""
-    pin = load_pins(pins_file).get(source.id, {}).get(file.filename)
+    pin = load_pins(settings).get(source.id, {}).get(file.filename)
     if pin:
         return pin["sha256"], pin.get("bytes")
     return file.sha256, file.bytes

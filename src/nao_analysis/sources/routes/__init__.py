@@ -9,7 +9,10 @@ an ArcGIS query paged into one GeoJSON, :func:`download`) and records :attr:`Rou
 
 ``RESOLVERS`` maps a route kind to the module that handles it; each module has
 ``resolve(source, file, settings, session) -> RouteChoice`` and may have
-``download(source, file, settings, session, dest) -> RouteChoice``.
+``download(source, file, settings, session, dest) -> RouteChoice``. For the fetch layer's route table each
+module also has ``route(source, file, settings, session)``: it returns the URL to download (a ``str``), or the
+``Path`` of a file it assembled under ``session.new_file(name)``, and records its choice with ``session.note``.
+``session`` may be the fetch layer's ``DownloadSession`` or a ``requests.Session`` from :func:`session_for`.
 """
 
 from __future__ import annotations
@@ -196,6 +199,22 @@ def get_json(session: requests.Session, url: str, settings: Settings) -> dict[st
     if not isinstance(data, dict):
         raise DownloadError(f"{url}: JSON is a {type(data).__name__}, not an object - check the route in data/sources.yaml")
     return data
+
+
+def fetch_json(session: Any, url: str, settings: Settings) -> dict[str, Any]:
+    """GET a JSON object through the caller's session: the fetch layer's ``DownloadSession`` (which has
+    ``get_json`` and its own allowlist) or a plain ``requests.Session`` (checked here)."""
+    if hasattr(session, "get_json"):
+        return session.get_json(url, where="route")
+    return get_json(session, url, settings)
+
+
+def for_fetch_layer(choice: RouteChoice, session: Any) -> str:
+    """Hand a choice to the fetch layer's route table: its details become provenance notes, its URL the download."""
+    if hasattr(session, "note"):
+        for key, value in choice.detail.items():
+            session.note(key, value)
+    return choice.url
 
 
 def route_module(kind: str):

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from nao_analysis.errors import DownloadError, SourceUnavailableError
-from nao_analysis.sources.routes import RouteChoice, effective_route, get_json
+from nao_analysis.sources.routes import RouteChoice, download_filename, effective_route, fetch_json, for_fetch_layer
 
 if TYPE_CHECKING:
     import requests
@@ -45,7 +45,7 @@ def service_url(route: ArcgisRoute, settings: Settings, session: requests.Sessio
     if route.service:
         return route.service, {}
     listing_url = f"{route.directory}?f=json"
-    listing = get_json(session, listing_url, settings)
+    listing = fetch_json(session, listing_url, settings)
     _raise_service_error(listing, listing_url)
     pattern = re.compile(route.service_pattern)
     matches = [
@@ -101,7 +101,7 @@ def fetch_features(route: ArcgisRoute, service: str, settings: Settings, session
     features: list[dict[str, Any]] = []
     for page_number in range(MAX_PAGES):
         url = query_url(route, service, offset=len(features))
-        page = get_json(session, url, settings)
+        page = fetch_json(session, url, settings)
         _raise_service_error(page, url)
         if route.output == "geojson" and page.get("type") != "FeatureCollection":
             raise DownloadError(f"{url}: not a GeoJSON FeatureCollection - the service may not support f=geojson; check the route")
@@ -191,7 +191,7 @@ def count(source: Source, settings: Settings, session: requests.Session) -> int:
     route = effective_route(source)
     service, _ = service_url(route, settings, session)
     url = query_url(route, service, count_only=True)
-    answer = get_json(session, url, settings)
+    answer = fetch_json(session, url, settings)
     _raise_service_error(answer, url)
     if not isinstance(answer.get("count"), int):
         raise DownloadError(f"{url}: no record count in the answer - check the route's service and layer")
@@ -210,3 +210,10 @@ def download(source: Source, file: SourceFile, settings: Settings, session: requ
         first,
         {"route": "arcgis_query", "service": service, "layer": route.layer, "where": route.where, "pages": pages, **found, **counts},
     )
+
+
+def route(source: Source, file: SourceFile, settings: Settings, session) -> Path:
+    """The fetch layer's route-table entry: the layer assembled into ``session.new_file``; the choice goes into provenance."""
+    dest = session.new_file(download_filename(source, file))
+    for_fetch_layer(download(source, file, settings, session, dest), session)
+    return dest

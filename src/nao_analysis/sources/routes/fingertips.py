@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
-from nao_analysis.sources.routes import RouteChoice, effective_route
+from nao_analysis.sources.routes import RouteChoice, effective_route, for_fetch_layer
 
 if TYPE_CHECKING:
     import requests
@@ -29,3 +29,8 @@ def resolve(source: Source, file: SourceFile, settings: Settings, session: reque
     )
     url = f"{settings.fingertips_base_url.rstrip('/')}{CSV_ENDPOINT}?{query}"
     return RouteChoice(url, {"route": "fingertips_api", "indicator_ids": route.indicator_ids, "area_type_id": route.child_area_type_id})
+
+
+def route(source: Source, file: SourceFile, settings: Settings, session) -> str:
+    """The fetch layer's route-table entry: the request URL."""
+    return for_fetch_layer(resolve(source, file, settings, session), session)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlparse
 
 from nao_analysis.errors import DownloadError, SourceUnavailableError
-from nao_analysis.sources.routes import RouteChoice, effective_route, get_json
+from nao_analysis.sources.routes import RouteChoice, effective_route, fetch_json, for_fetch_layer
 
 if TYPE_CHECKING:
     import requests
@@ -76,7 +76,7 @@ def resolve(source: Source, file: SourceFile, settings: Settings, session: reque
     """The URL of the page's attachment for ``file``, with the content-API URL, title and year it was chosen by."""
     route = effective_route(source)
     api_url = content_api_url(route, settings)
-    page = get_json(session, api_url, settings)
+    page = fetch_json(session, api_url, settings)
     attachments = (page.get("details") or {}).get("attachments") or []
     chosen = pick_attachment(attachments, route, file.filename, api_url)
     url = urljoin(api_url, str(chosen["url"]))
@@ -91,3 +91,8 @@ def resolve(source: Source, file: SourceFile, settings: Settings, session: reque
             "page_updated": page.get("public_updated_at"),
         },
     )
+
+
+def route(source: Source, file: SourceFile, settings: Settings, session) -> str:
+    """The fetch layer's route-table entry: the chosen URL; the choice goes into provenance."""
+    return for_fetch_layer(resolve(source, file, settings, session), session)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from nao_analysis.errors import DownloadError, SourceUnavailableError
-from nao_analysis.sources.routes import RouteChoice, effective_route, get_json
+from nao_analysis.sources.routes import RouteChoice, effective_route, fetch_json, for_fetch_layer
 
 if TYPE_CHECKING:
     import requests
@@ -38,18 +38,18 @@ def resolve(source: Source, file: SourceFile, settings: Settings, session: reque
     route = effective_route(source)
     site = _site(route.page)
     landing_url = route.page + "/data"
-    landing = get_json(session, landing_url, settings)
+    landing = fetch_json(session, landing_url, settings)
     datasets = [d["uri"] for d in landing.get("datasets") or [] if isinstance(d, dict) and d.get("uri")]
     if not datasets:
         raise DownloadError(f"{landing_url}: the page lists no datasets - check the route's page in data/sources.yaml")
     pattern = re.compile(route.file_pattern, re.IGNORECASE)
     seen: list[str] = []
     for dataset_uri in datasets:
-        current = get_json(session, site + dataset_uri + "/data", settings)
+        current = fetch_json(session, site + dataset_uri + "/data", settings)
         versions = [(current.get("uri") or dataset_uri, current)]
         versions += [(v["uri"], None) for v in (current.get("versions") or [])[::-1][:MAX_VERSIONS] if isinstance(v, dict) and v.get("uri")]
         for uri, page in versions:
-            page = page if page is not None else get_json(session, site + uri + "/data", settings)
+            page = page if page is not None else fetch_json(session, site + uri + "/data", settings)
             files = _downloads(page)
             seen += files
             for name in files:
@@ -68,3 +68,8 @@ def resolve(source: Source, file: SourceFile, settings: Settings, session: reque
         f"{landing_url}: no file matching {route.file_pattern!r} in any version (files: {', '.join(sorted(set(seen))[:12]) or 'none'}) - "
         "update file_pattern of the route in data/sources.yaml"
     )
+
+
+def route(source: Source, file: SourceFile, settings: Settings, session) -> str:
+    """The fetch layer's route-table entry: the chosen URL; the choice goes into provenance."""
+    return for_fetch_layer(resolve(source, file, settings, session), session)
