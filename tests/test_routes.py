@@ -14,13 +14,16 @@ from pathlib import Path
 import pytest
 import yaml
 from helpers import assert_one_line
-from http_server import Reply
 
 from nao_analysis.errors import DownloadError, SourceError, SourceUnavailableError
 from nao_analysis.settings import Settings
 from nao_analysis.sources import routes
 from nao_analysis.sources.registry import ArcgisRoute, GovukRoute, Source, load_registry
 from nao_analysis.sources.routes import arcgis, fingertips, govuk, ons
+
+# tests/http_server.py is also loaded as a plugin (for its fixture), so let pytest rewrite it before importing it here.
+pytest.register_assert_rewrite("http_server")
+from http_server import Reply  # noqa: E402
 
 pytest_plugins = ["http_server"]
 
