@@ -111,20 +111,24 @@ def session_for(settings: Settings) -> requests.Session:
         redirect=False,
     )
     session = requests.Session()
+    session.trust_env = False  # proxies and netrc from the environment would bypass the allowlist's view
     session.headers["User-Agent"] = USER_AGENT
     session.mount("https://", HTTPAdapter(max_retries=retry))
     session.mount("http://", HTTPAdapter(max_retries=retry))
     for official, local in settings.host_overrides:
-        if not _is_loopback(local):
-            raise SourceError(f"host_overrides: {local!r} is not a loopback origin - only 127.0.0.1/localhost may stand in for {official}")
         session.mount(official + "/", RedirectedAdapter(official, local, max_retries=retry))
     return session
 
 
 class RedirectedAdapter(HTTPAdapter):
-    """Sends requests for ``official`` to ``local`` (a loopback server speaking the publisher's protocol)."""
+    """Sends requests for ``official`` to ``local`` (a loopback server speaking the publisher's protocol).
+
+    Mount it on a session for each pair of ``settings.host_overrides``; it refuses any ``local`` that is not loopback.
+    """
 
     def __init__(self, official: str, local: str, **kwargs: Any) -> None:
+        if not _is_loopback(local):
+            raise SourceError(f"host_overrides: {local!r} is not a loopback origin - only 127.0.0.1/localhost may stand in for {official}")
         super().__init__(**kwargs)
         self.official = official
         self.local = local
