@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 from simulated_internet import SimulatedInternet, mirror_from_environment
 
 from nao_analysis.errors import SourceUnavailableError
@@ -73,7 +74,11 @@ def sha256(path: Path) -> str:
 
 
 def download(source_id: str, settings: Settings) -> tuple[str, Path, routes.RouteChoice]:
-    """Download one source through its route into the raw folder; verify it against its pin, or pin it."""
+    """Download one source through its route alone into the raw folder; verify it against its pin, or pin it.
+
+    The resolver's download step in miniature (route -> file -> sha256 against the registry or pins file -> pin if
+    new), so the routes are proven here without the fetch layer; :class:`TestFetchLayer` proves the same through it.
+    """
     source = load_registry(settings).get(source_id)
     file = source.primary
     name = routes.download_filename(source, file)
@@ -88,6 +93,10 @@ def download(source_id: str, settings: Settings) -> tuple[str, Path, routes.Rout
         return "pinned", target, choice
     assert sha256(target) == want, f"{source_id}: downloaded file differs from the pinned sha256"
     return "verified", target, choice
+
+
+def pins(settings: Settings) -> dict:
+    return yaml.safe_load(settings.pins_file.read_text()) if settings.pins_file.exists() else {}
 
 
 def outcome(source_id: str, settings: Settings) -> str:
@@ -109,19 +118,13 @@ class TestEverySource:
         for source_id, result in EXPECTED_OUTCOMES.items():
             if result == "pinned":
                 download(source_id, settings)
-        pinned = {source_id for source_id, files in _pins(settings).items() if files}
+        pinned = {source_id for source_id, files in pins(settings).items() if files}
         assert pinned == {s for s, r in EXPECTED_OUTCOMES.items() if r == "pinned"}
 
     def test_a_pinned_boundary_download_verifies_the_second_time(self, settings):
         first = download("boundaries_ctyua_dec2021_buc", settings)
         second = download("boundaries_ctyua_dec2021_buc", settings)
         assert (first[0], second[0]) == ("pinned", "verified")
-
-
-def _pins(settings: Settings) -> dict:
-    import yaml
-
-    return yaml.safe_load(settings.pins_file.read_text()) if settings.pins_file.exists() else {}
 
 
 class TestArcgisBoundaries:
