@@ -15,6 +15,11 @@ from nao_analysis.errors import NaoError
 def _cmd_sources(args) -> int:
     from nao_analysis.sources import load_registry, status
 
+    if getattr(args, "sources_command", None) == "check":
+        from nao_analysis.settings import Settings
+        from nao_analysis.sources.check import run_check
+
+        return run_check(Settings.from_environment(), online=args.online)
     if getattr(args, "sources_command", None) == "add":
         from nao_analysis.sources.manage import add_source
 
@@ -111,6 +116,8 @@ def parser() -> argparse.ArgumentParser:
     add.add_argument("--title")
     add.add_argument("--format", help="reader format id, e.g. ro3_ods")
     add.add_argument("--publisher")
+    check = sources_sub.add_parser("check", help="list every source's download route and its evidence; --online asks each publisher")
+    check.add_argument("--online", action="store_true", help="ask each publisher for its file (HEAD or a ranged GET of a few bytes)")
     sources.set_defaults(func=_cmd_sources)
 
     fetch = sub.add_parser("fetch", help="resolve sources into data/raw (cache -> mirror -> download)")

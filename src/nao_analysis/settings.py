@@ -42,6 +42,9 @@ class Settings:
     download_backoff: float = 1.0
     retry_after_max: float = 120.0
     extra_allowed_origins: tuple[str, ...] = ()
+    #: Test-only: (official origin, loopback origin) pairs. Requests keep their official URL (and provenance) but are
+    #: sent to the loopback server, so a local server can stand in for the publishers.
+    host_overrides: tuple[tuple[str, str], ...] = ()
     govuk_api: str = DEFAULT_GOVUK_API
     fingertips_base_url: str = DEFAULT_FINGERTIPS_BASE_URL
     notebook_timeout: float = 600.0
@@ -62,6 +65,7 @@ class Settings:
         if self.mirror is not None:
             object.__setattr__(self, "mirror", Path(self.mirror).resolve())
         object.__setattr__(self, "extra_allowed_origins", tuple(self.extra_allowed_origins))
+        object.__setattr__(self, "host_overrides", tuple((str(a).rstrip("/"), str(b).rstrip("/")) for a, b in self.host_overrides))
 
     # -- places ----------------------------------------------------------------------------------
     @property
@@ -122,6 +126,7 @@ class Settings:
             download_backoff=number("NAO_DOWNLOAD_BACKOFF", 1.0),
             retry_after_max=number("NAO_DOWNLOAD_RETRY_AFTER_MAX", 120.0),
             extra_allowed_origins=origins,
+            host_overrides=_host_overrides(get("NAO_HOST_OVERRIDES")),
             govuk_api=get("NAO_GOVUK_API") or DEFAULT_GOVUK_API,
             fingertips_base_url=(get("NAO_FINGERTIPS_BASE_URL") or DEFAULT_FINGERTIPS_BASE_URL).rstrip("/"),
             notebook_timeout=number("NAO_NOTEBOOK_TIMEOUT", 600.0),
@@ -141,7 +146,21 @@ class Settings:
             if data.get(name):
                 data[name] = Path(data[name])
         data["extra_allowed_origins"] = tuple(data.get("extra_allowed_origins") or ())
+        data["host_overrides"] = tuple(tuple(pair) for pair in data.get("host_overrides") or ())
         return cls(**data)
+
+
+def _host_overrides(value: str | None) -> tuple[tuple[str, str], ...]:
+    """``NAO_HOST_OVERRIDES=https://www.gov.uk=http://127.0.0.1:8000,...`` -> pairs (official, loopback)."""
+    pairs = []
+    for item in (value or "").split(","):
+        if not item.strip():
+            continue
+        official, sep, local = item.strip().rpartition("=")
+        if not sep or not official or not local:
+            raise ValueError(f"NAO_HOST_OVERRIDES item {item!r} is not OFFICIAL_ORIGIN=LOOPBACK_ORIGIN - fix or unset it")
+        pairs.append((official.rstrip("/"), local.rstrip("/")))
+    return tuple(pairs)
 
 
 def _path(value: str | None) -> Path | None:
