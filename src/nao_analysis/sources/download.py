@@ -138,6 +138,10 @@ class DownloadSession:
         adapter = _tracking_adapter(retry, self._sockets, self._expired)
         self._session.mount("https://", adapter)
         self._session.mount("http://", adapter)
+        from nao_analysis.sources.routes import RedirectedAdapter
+
+        for official, local in settings.host_overrides:
+            self._session.mount(official + "/", RedirectedAdapter(official, local, max_retries=retry))
         self._session.headers["User-Agent"] = USER_AGENT
 
     # -- lifetime -------------------------------------------------------------------------------
@@ -246,6 +250,13 @@ class DownloadSession:
                 check_url_allowed(target, f"{url} redirected to", self.settings)
                 current = target
                 continue
+            if response.status_code in (404, 410):
+                response.close()
+                # The publisher has no such file: unavailable here (the figure is skipped); `sources check --online` has the fix.
+                raise SourceUnavailableError(
+                    f"{url}: HTTP {response.status_code} {response.reason} - the publisher has no file here (moved or withdrawn); "
+                    "run `nao-analysis sources check --online` for the fix, or point NAO_DATA_MIRROR at a copy"
+                )
             if response.status_code != 200:
                 response.close()
                 raise DownloadError(

@@ -446,7 +446,12 @@ def fetch(source_id: str, settings: Settings, *, force: bool = False, accept_new
         ``.path`` is the verified local copy of the source's first file; ``.provenance`` says where it came from.
     """
     source = load_registry(settings).get(source_id)
-    if source.archive == "zip" and (force or accept_new_hash) and _unavailable_reason(source, source.primary, settings) is None:
+    produced = getattr(getattr(source, "route", None), "filename", None)
+    held = all(cache_path(source, f, settings).exists() or _mirror_candidate(source, f, settings) for f in source.files)
+    if produced and (force or accept_new_hash or not held):
+        # The route writes one file of its own (an ArcGIS layer as GeoJSON) in place of the files a mirror holds.
+        local = [_resolve_file(source, SourceFile(filename=produced), settings, force=force, accept_new_hash=accept_new_hash)]
+    elif source.archive == "zip" and (force or accept_new_hash) and _unavailable_reason(source, source.primary, settings) is None:
         # One download serves every member: do not fetch the archive once per file.
         with disk_errors(source.id, settings.raw_dir / source.id):
             installed = _from_download_archive(source, settings, accept_new_hash=accept_new_hash)
