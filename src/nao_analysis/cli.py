@@ -76,8 +76,9 @@ def _cmd_editions(args) -> int:
 
 def _cmd_new_edition(args) -> int:
     from nao_analysis.roll import new_edition
+    from nao_analysis.settings import Settings
 
-    path, needed = new_edition(args.name, base=args.base, years=args.years, overrides=args.set)
+    path, needed = new_edition(args.name, base=args.base, years=args.years, overrides=args.set, settings=Settings.from_environment())
     print(f"wrote {path}")
     for line in needed:
         print(f"needs: {line}")
