@@ -16,6 +16,7 @@ def _cmd_sources(args) -> int:
     from nao_analysis.sources import load_registry, status
 
     if getattr(args, "sources_command", None) == "add":
+        from nao_analysis.settings import Settings
         from nao_analysis.sources.manage import add_source
 
         entry = add_source(
@@ -26,14 +27,26 @@ def _cmd_sources(args) -> int:
             title=args.title,
             fmt=args.format,
             publisher=args.publisher,
+            kind=args.kind,
+            copied_from=args.copied_from,
+            settings=Settings.from_environment(),
         )
         print(f"added {entry.id}: {entry.primary.filename} sha256 {entry.primary.sha256} ({entry.primary.bytes:,} bytes)")
+        return 0
+    if getattr(args, "sources_command", None) == "remove":
+        from nao_analysis.settings import Settings
+        from nao_analysis.sources.manage import remove_source
+
+        removed = remove_source(args.id, settings=Settings.from_environment())
+        print(f"removed {removed.id}: its entry in the registry and its cached files")
         return 0
     registry = load_registry()
     width = max(len(s.id) for s in registry.sources)
     for source in registry.sources:
         kind = "third-party extract" if source.kind == "third_party_extract" else "official"
-        print(f"{source.id:<{width}}  {status(source):<15}  {kind:<19}  {source.title}")
+        # One line per source, whatever a title holds.
+        title = source.title.encode("unicode_escape").decode("ascii") if any(c in source.title for c in "\r\n\x00") else source.title
+        print(f"{source.id:<{width}}  {status(source):<15}  {kind:<19}  {title}")
     return 0
 
 
@@ -112,6 +125,12 @@ def parser() -> argparse.ArgumentParser:
     add.add_argument("--title")
     add.add_argument("--format", help="reader format id, e.g. ro3_ods")
     add.add_argument("--publisher")
+    add.add_argument(
+        "--kind", choices=["official", "third_party_extract"], help="the publisher's own file, or someone's copy or extract of it"
+    )
+    add.add_argument("--copied-from", help="where a third party's copy was taken from (URL or repository@commit:path)")
+    remove = sources_sub.add_parser("remove", help="remove a source from the registry and its cached files")
+    remove.add_argument("id")
     sources.set_defaults(func=_cmd_sources)
 
     fetch = sub.add_parser("fetch", help="resolve sources into data/raw (cache -> mirror -> download)")
