@@ -100,8 +100,9 @@ def _cmd_new_edition(args) -> int:
 
 def _cmd_diff(args) -> int:
     from nao_analysis.report.diff import diff_editions
+    from nao_analysis.settings import Settings
 
-    html_path, csv_path = diff_editions(args.edition_a, args.edition_b)
+    html_path, csv_path = diff_editions(args.edition_a, args.edition_b, Settings.from_environment())
     print(f"wrote {html_path}\nwrote {csv_path}")
     return 0
 
