@@ -186,6 +186,8 @@ def _deflator(path: Path) -> DetectedFormat | None:
     suffix = path.suffix.lower()
     if suffix == ".csv" and not (_first_line(path).startswith('"Title"') or _first_line(path).startswith("Title")):
         return None
+    if suffix != ".csv" and not any("deflator" in _cell_text(c) for rows in _sheet_tops(path).values() for row in rows[:10] for c in row):
+        return None  # a workbook must say it holds deflators: the reader alone would accept other year-by-year tables
     frame = read_deflator(path)
     years = sorted(frame["financial_year"])
     serves: dict[str, Any] = {"covers_from": years[0], "covers_to": years[-1]}
