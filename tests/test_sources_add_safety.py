@@ -135,10 +135,36 @@ class TestContentCheck:
             add_source("bad_input", file=bad, kind="official", title="t")
         assert registry.read_text() == before and not (Settings.from_environment().raw_dir / "bad_input").exists()
 
+    def test_fingertips_csv_of_a_known_area_type_is_fetchable_by_hand(self, registry, raw_file, tmp_path):
+        # The real sample, its Area Type column written as the 2021-22 API writes it.
+        import pandas as pd
+
+        table = pd.read_csv(raw_file("fingertips_93517_sample"), dtype=str, keep_default_na=False)
+        table["Area Type"] = "Counties & UAs (from Apr 2021)"
+        current = tmp_path / "fingertips_93517_402.csv"
+        table.to_csv(current, index=False)
+        source = add_source("fingertips_93517_by_hand", file=current, kind="official")
+        assert (source.serves["indicator_id"], source.serves["area_type_id"]) == (93517, 402)
+        assert fetch("fingertips_93517_by_hand").read_bytes() == current.read_bytes()
+
     def test_fingertips_csv_added_by_hand_is_fetchable(self, registry, raw_file):
         sample = raw_file("fingertips_93517_sample")
         add_source("fingertips_by_hand", file=sample, kind="official")
         assert fetch("fingertips_by_hand").read_bytes() == sample.read_bytes()
+
+
+class TestNotMistaken:
+    def test_deaths_workbook_is_not_taken_for_a_deflator(self, raw_file):
+        from pathlib import Path
+
+        from nao_analysis.sources.manage import detect_format
+
+        workbook = Path(os.environ["NAO_DATA_MIRROR"]) / "ons-deaths" / "deathsrelatedtodrugpoisoningenglandandwales_2022reg.xlsx"
+        try:
+            found = detect_format(workbook).format
+        except SourceError:
+            found = None  # refused until the deaths reader reads this newer layout
+        assert found in (None, "ons_drug_deaths_table1")
 
 
 class TestLimits:
