@@ -131,7 +131,7 @@ class TestCompareAuthorities:
 
     def test_rise_over_the_implausible_threshold_is_flagged(self):
         b = self.A.assign(change_real_pct=["350", "-20"])
-        assert compare_authorities("fig03", self.A, b, implausible_pct=300)[0]["flag"] == "rises over the implausible threshold (300%)"
+        assert compare_authorities("fig03", self.A, b, implausible_pct=300)[0]["flag"] == "over the implausible threshold (300%) in b"
 
     def test_rank_is_not_a_measure(self):
         assert authority_columns(self.A) == ("target_code", "target_name", ["change_real_pct"])

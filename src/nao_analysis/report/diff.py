@@ -333,8 +333,8 @@ def _flag(measure: str, unit: str, a: Any, b: Any, threshold: float) -> str:
     if x != 0 and y == 0:
         return "falls to zero"
     if _is_percent(unit, measure):
-        if y > threshold >= x:
-            return f"rises over the implausible threshold ({threshold:g}%)"
+        if y > threshold:
+            return f"over the implausible threshold ({threshold:g}%) in b" + ("" if y > x else ", but no rise from a")
     elif x > 0 and (y - x) / x * 100 > threshold:
         return f"rise of {(y - x) / x * 100:,.0f}%, over the implausible threshold ({threshold:g}%)"
     return ""
@@ -611,8 +611,17 @@ def render_diff_html(a: str, b: str, rows: list[dict[str, Any]]) -> str:
     for figure in dict.fromkeys(r["figure"] for r in authority):
         measures = list(dict.fromkeys(r["measure"] for r in authority if r["figure"] == figure))
         main = measures[0]
+        # A flag on any measure of an authority (a fall to zero of its spending, say) shows on its one row here.
+        flags: dict[str, list[str]] = {}
+        for r in authority:
+            if r["figure"] == figure and r["flag"]:
+                flags.setdefault(r["key"], []).append(r["flag"] if r["measure"] == main else f"{r['measure']}: {r['flag']}")
         shown = sorted(
-            (r for r in authority if r["figure"] == figure and r["measure"] == main),
+            (
+                dict(r, flag="; ".join(dict.fromkeys(flags.get(r["key"], []))))
+                for r in authority
+                if r["figure"] == figure and r["measure"] == main
+            ),
             key=lambda r: (not r["flag"], -abs(_number(r["change"]) or 0)),
         )
         parts.append(
