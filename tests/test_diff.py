@@ -133,6 +133,12 @@ class TestCompareAuthorities:
         b = self.A.assign(change_real_pct=["350", "-20"])
         assert compare_authorities("fig03", self.A, b, implausible_pct=300)[0]["flag"] == "over the implausible threshold (300%) in b"
 
+    def test_count_in_a_table_of_percentages_is_not_a_percentage(self):
+        a = pd.DataFrame({"area_code": ["E06000001"], "value": ["50"], "count": ["100"], "unit": ["%"]})
+        b = a.assign(value=["55"], count=["110"])
+        rows = {r["measure"]: r for r in compare_authorities("fig05", a, b)}
+        assert (rows["value"]["change_unit"], rows["count"]["change_pct"]) == ("percentage points", 10.0)
+
     def test_rank_is_not_a_measure(self):
         assert authority_columns(self.A) == ("target_code", "target_name", ["change_real_pct"])
 

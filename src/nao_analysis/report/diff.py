@@ -326,6 +326,15 @@ def authority_columns(table: pd.DataFrame) -> tuple[str, str | None, list[str]] 
     return code, name, preferred or numeric
 
 
+def _measure_unit(measure: str, table_unit: str) -> str:
+    """The unit of one measure column: a table's single ``unit`` column describes its main value, not its counts."""
+    if measure.endswith(("_pct", "_percent")):
+        return "%"
+    if _is_percent(table_unit):
+        return table_unit if measure == "value" else ""
+    return table_unit
+
+
 def _flag(measure: str, unit: str, a: Any, b: Any, threshold: float) -> str:
     x, y = _number(a), _number(b)
     if x is None or y is None:
@@ -357,7 +366,7 @@ def compare_authorities(
     for code in sorted(set(a.index) & set(b.index)):
         name = (b.at[code, name_b] if name_b else "") or (a.at[code, name_a] if name_a else "")
         for measure in measures:
-            unit = unit_a.at[code] if unit_a is not None else ("%" if measure.endswith("_pct") else "")
+            unit = _measure_unit(measure, unit_a.at[code] if unit_a is not None else "")
             value_a, value_b = a.at[code, measure], b.at[code, measure]
             flag = _flag(measure, unit, value_a, value_b, implausible_pct)
             rows.append(_row("authority", figure, code, name=name, measure=measure, unit=unit, value_a=value_a, value_b=value_b, flag=flag))
