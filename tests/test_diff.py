@@ -98,6 +98,13 @@ class TestCompareReconciliation:
         rows = compare_reconciliation([dict(self.ROW, rebuilt="8.0", status="differs")], [dict(self.ROW, rebuilt="9.0", status="pass")])
         assert [r["note"] for r in rows if r["section"] == "reconciliation_status"] == ["differs -> pass"]
 
+    def test_number_not_rebuilt_in_a_is_compared_with_the_published_value(self):
+        rows = compare_reconciliation(
+            [dict(self.ROW, rebuilt="", status="source unavailable")], [dict(self.ROW, rebuilt="8.0", status="differs")]
+        )
+        headline = next(r for r in rows if r["section"] == "headline")
+        assert (headline["change"], headline["note"]) == (-1.0, "not rebuilt in a: change against the published value (source unavailable)")
+
     def test_unchanged_status_has_no_status_row(self):
         rows = compare_reconciliation([dict(self.ROW, rebuilt="8.0", status="pass")], [dict(self.ROW, rebuilt="9.0", status="pass")])
         assert not [r for r in rows if r["section"] == "reconciliation_status"]

@@ -212,7 +212,17 @@ def compare_reconciliation(rows_a: list[dict[str, str]], rows_b: list[dict[str, 
             "status_a": status_a,
             "status_b": status_b,
         }
-        out.append(_row("headline", figure, check, measure="reconciliation", **common))
+        headline = _row("headline", figure, check, measure="reconciliation", **common)
+        if _number(common["value_a"]) is None and _number(common["published"]) is not None and _number(common["value_b"]) is not None:
+            # Edition a was not rebuilt here (its inputs are unavailable): its published number is what b moved from.
+            against = _row("headline", figure, check, measure="reconciliation", **dict(common, value_a=common["published"]))
+            headline.update(
+                change=against["change"],
+                change_unit=against["change_unit"],
+                change_pct=against["change_pct"],
+                note=f"not rebuilt in a: change against the published value ({status_a})",
+            )
+        out.append(headline)
         if status_a != status_b:
             out.append(_row("reconciliation_status", figure, check, note=f"{status_a} -> {status_b}", **common))
     return out
