@@ -88,6 +88,7 @@ nav.toc ol{columns:2;padding-left:1.2em}
 .wide{overflow-x:auto;max-width:100%}
 .wide table{min-width:100%}
 .wide td{overflow-wrap:anywhere;max-width:28em}
+.wide td.num{white-space:nowrap;overflow-wrap:normal}
 td.flag{background:#fde8e8;font-weight:bold}
 p.back{font-size:0.85em}
 </style>"""
