@@ -295,3 +295,22 @@ class TestNewEdition:
         out = capsys.readouterr().out
         assert f"wrote {editions / 'next.yaml'}" in out
         assert "needs: fig03.base_source:" in out
+
+
+class TestLatestEdition:
+    """editions/latest.yaml: the method on the newest data in the mirror, saying per figure what could not move."""
+
+    def test_it_loads(self):
+        assert load_edition("latest").figures["fig03"].target_year == "2022-23"
+
+    def test_every_figure_says_what_moved_forward_or_why_not(self):
+        edition = load_edition("latest")
+        assert {d.figure for d in edition.header.deviations} == set(edition.figures)
+
+    def test_spending_deaths_and_prices_reach_the_newest_the_mirror_has(self):
+        figures = load_edition("latest").figures
+        assert (figures["fig03"].target_source, figures["fig02"].end_year, figures["fig03"].deflator) == (
+            "ro3_outturn_2022_23",
+            2023,
+            "ons_ybgb_gdp_deflator_2025_06",
+        )
