@@ -185,11 +185,19 @@ class TestRollByCoverage:
         path, _ = _roll(roll_settings, "next", "offline", 2, ["fig03.base_year=2013-14", "fig03.basis=outturn"])
         assert _figures(path)["fig03"]["run_label"] == "Outturn basis (RO3)"
 
-    def test_header_names_the_figures_that_build_and_those_that_wait(self, roll_settings):
+    def test_header_names_the_figures_ready_and_those_that_wait(self, roll_settings):
         path, _ = _roll(roll_settings, "next", "offline", 2, ["fig03.base_year=2013-14", "fig03.basis=outturn"])
         header = path.read_text().split("\nname:")[0]
-        assert "builds what it can: fig02, fig07, fig08, fig09, fig05, fig06, fig10, app2" in header
-        assert "fig03 (waits for ro3_outturn_2023_24)" in header and "does not load" not in header
+        assert "# Ready: fig02, fig07, fig08, fig09, fig05, fig06, fig10, app2 (" in header
+        assert "fig03 (for ro3_outturn_2023_24)" in header
+
+    def test_header_says_when_a_waiting_figure_keeps_the_edition_from_loading(self, roll_settings):
+        path, _ = _roll(roll_settings, "next", "offline", 2, ["fig03.base_year=2013-14", "fig03.basis=outturn"])
+        assert "`nao-analysis build` refuses this whole edition until ro3_outturn_2023_24 is added" in path.read_text()
+
+    def test_header_says_the_ready_figures_build_when_nothing_blocks(self, roll_settings):
+        path, _ = _roll(roll_settings, "next", "offline", 1, ["fig03.base_year=2013-14", "fig03.basis=outturn"])
+        assert "# `nao-analysis build` builds the ready figures now" in path.read_text()
 
     def test_environment_is_left_alone(self, roll_settings):
         before = dict(os.environ)

@@ -777,7 +777,7 @@ def roll_edition_values(
     return rolled
 
 
-def _header_comment(base: str, years: int, rolled: RolledEdition, figures: list[str]) -> str:
+def _header_comment(base: str, years: int, rolled: RolledEdition, figures: list[str], blocking: list[str]) -> str:
     lines = [
         f"# Rolled forward from editions/{base}.yaml by {years} year(s) with `nao-analysis new-edition` on {dt.date.today().isoformat()}."
     ]
@@ -785,11 +785,19 @@ def _header_comment(base: str, years: int, rolled: RolledEdition, figures: list[
         ready = [f for f in figures if f not in rolled.waiting]
         lines.append(f"# INCOMPLETE: {len(rolled.missing)} source(s) are not in data/sources.yaml yet ({', '.join(rolled.missing)}).")
         lines.append(
-            f"# `nao-analysis build` builds what it can: {', '.join(ready) or 'no figure'} name registered sources only "
-            "(one whose file is neither cached, mirrored nor downloadable here is skipped as unavailable); it skips "
-            + "; ".join(f"{f} (waits for {', '.join(ids)})" for f, ids in rolled.waiting.items())
-            + ". Add each source with the command in its `needs` line, under that id, and build again."
+            f"# Ready: {', '.join(ready) or 'no figure'} (they name registered sources only; one whose file is neither cached, "
+            "mirrored nor downloadable here is skipped as unavailable). Waiting, and not built until their source is added: "
+            + "; ".join(f"{f} (for {', '.join(ids)})" for f, ids in rolled.waiting.items())
+            + "."
         )
+        if blocking:
+            first = sorted({i for f in blocking for i in rolled.waiting[f]})
+            lines.append(
+                f"# {', '.join(blocking)}: parameters are checked against the registry when the edition loads, so "
+                f"`nao-analysis build` refuses this whole edition until {', '.join(first)} is added - add it first."
+            )
+        else:
+            lines.append("# `nao-analysis build` builds the ready figures now; add each source with the command in its `needs` line.")
     for note in rolled.notes:
         lines.append(f"# rolled: {note}")
     for need in rolled.needs:
@@ -828,10 +836,16 @@ def _first_error(exc) -> str:
     return f"{where}: {message}" if where else message
 
 
-def validate_document(name: str, document: Mapping[str, Any], waiting: Mapping[str, list[str]]) -> None:
+def validate_document(name: str, document: Mapping[str, Any], waiting: Mapping[str, list[str]]) -> list[str]:
     """Validate a rolled edition in memory (no file, no environment): header, then every figure's parameters.
 
     A figure that names a source not registered yet may fail only because of that source.
+
+    Returns
+    -------
+    list of str
+        The figures whose parameters cannot be validated until their missing source is registered (their checks
+        read the registry), which keeps the whole edition from loading until then.
 
     Raises
     ------
@@ -845,17 +859,20 @@ def validate_document(name: str, document: Mapping[str, Any], waiting: Mapping[s
     except ValidationError as exc:
         raise EditionError(f"editions/{name}.yaml: {_first_error(exc)} - fix the base edition") from None
     specs = load_all()
+    blocking = []
     for figure_id, values in document["figures"].items():
         try:
             specs[figure_id].params.model_validate(values)
         except ValidationError as exc:
             message = _first_error(exc)
             if any(placeholder in message for placeholder in waiting.get(figure_id, [])):
+                blocking.append(figure_id)
                 continue
             raise EditionError(
                 f"the rolled edition is not valid: editions/{name}.yaml: {figure_id}.{message} - "
                 f"pass --set {figure_id}.PARAM=VALUE to fix the value"
             ) from None
+    return blocking
 
 
 def _read_edition(settings: Settings, name: str) -> dict[str, Any]:
@@ -968,9 +985,9 @@ def new_edition(
         "deviations": _deviations(base, header, rolled),
         "figures": rolled.figures,
     }
-    validate_document(name, document, rolled.waiting)
+    blocking = validate_document(name, document, rolled.waiting)
 
-    text = _header_comment(base, years, rolled, list(rolled.figures)) + _dump(document)
+    text = _header_comment(base, years, rolled, list(rolled.figures), blocking) + _dump(document)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".yaml")
     try:
