@@ -94,7 +94,19 @@ def flow(tmp_path_factory, raw_file):
             patch.setenv(name, str(value))
         edition_path, needs = new_edition(NEW, base="nao-2023", years=1, overrides=["fig03.base_year=2013-14"])
         add_status = main(
-            ["sources", "add", "ro3_outturn_2022_23", "--file", str(ro3_2022_23), "--serves", "basis=outturn", "--serves", "year=2022-23"]
+            [
+                "sources",
+                "add",
+                "ro3_outturn_2022_23",
+                "--file",
+                str(ro3_2022_23),
+                "--kind",
+                "official",
+                "--serves",
+                "basis=outturn",
+                "--serves",
+                "year=2022-23",
+            ]
         )
         build_new = main(["build", "--edition", NEW, "--only", "fig03", "--jobs", "1"])
         build_offline = main(["build", "--edition", "offline", "--only", "fig03", "--jobs", "1"])
@@ -131,6 +143,9 @@ class TestNewEditionStep:
     def test_needs_line_asks_for_the_new_years_file_from_the_official_page(self, flow):
         line = next(line for line in flow["needs"] if line.startswith("fig03.target_source:"))
         assert LANDING_PAGE in line and "sources add ro3_outturn_2022_23" in line
+
+    def test_run_label_says_the_outturn_basis(self, flow):
+        assert "run_label: Outturn basis (RO3)" in flow["edition_path"].read_text()
 
     def test_edition_compares_2013_14_outturn_with_2022_23(self, flow):
         text = flow["edition_path"].read_text()

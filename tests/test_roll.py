@@ -2,27 +2,48 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 
 import pytest
 import yaml
 
-from nao_analysis import paths
 from nao_analysis.cli import main
 from nao_analysis.editions import load_edition
 from nao_analysis.errors import EditionError, SourceError
 from nao_analysis.params import load_all
-from nao_analysis.roll import boundary_vintage_for_year, load_boundary_vintages, new_edition, roll_year_value
+from nao_analysis.roll import (
+    boundary_vintage_for_year,
+    load_boundary_vintages,
+    load_declared_coverage,
+    new_edition,
+    roll_survey_year,
+    roll_year_value,
+)
+from nao_analysis.settings import Settings
 from nao_analysis.sources.registry import load_registry
 
 
 @pytest.fixture
 def editions(tmp_path, monkeypatch):
-    """A private copy of editions/, so a test can write new editions."""
+    """A private copy of editions/, so a test can write new editions (also named in the environment for the CLI)."""
     folder = tmp_path / "editions"
-    shutil.copytree(paths.project_root() / "editions", folder)
+    shutil.copytree(Settings().editions_dir, folder)
     monkeypatch.setenv("NAO_EDITIONS_DIR", str(folder))
     return folder
+
+
+@pytest.fixture
+def roll_settings(editions):
+    return Settings.from_environment().with_changes(editions_dir=editions)
+
+
+def _roll(settings, name, base, years, overrides=None):
+    return new_edition(name, base=base, years=years, overrides=overrides, settings=settings)
+
+
+def _placeholders(needs):
+    return sorted(line.split("nao-analysis sources add ")[1].split()[0] for line in needs if "nao-analysis sources add" in line)
 
 
 def _figures(path):
@@ -87,88 +108,193 @@ class TestRollYearValue:
         assert roll_year_value(load_all()["fig03"], "basis", "outturn", 1) == "outturn"
 
 
+class TestRollSurveyYear:
+    def test_year_with_no_survey_is_skipped(self):
+        assert roll_survey_year("2019/20", 1, {"2020/21"}) == "2021/22"
+
+    def test_other_years_move_by_the_number_given(self):
+        assert roll_survey_year("2018/19", 1, {"2020/21"}) == "2019/20"
+
+
+class TestDeclaredCoverage:
+    """Each row of data/manual/source_coverage.csv for a file in the mirror agrees with the file's own years."""
+
+    def test_deflator_series_reaches_2024_25(self, raw_file, settings):
+        from nao_analysis.readers.deflators import read_deflator
+
+        years = read_deflator(raw_file("ons_ybgb_gdp_deflator_2025_06"))["financial_year"]
+        assert load_declared_coverage(settings)["ons_ybgb_gdp_deflator_2025_06"].last == years.max() == "2024-25"
+
+    def test_ndtms_export_ends_in_2021_22(self, raw_file, settings):
+        from nao_analysis.readers.ndtms import read_viewit_export
+
+        periods = read_viewit_export(raw_file("ndtms_viewit_adults_england_2009_2022"))["period"]
+        coverage = load_declared_coverage(settings)["ndtms_viewit_adults_england_2009_2022"]
+        assert (coverage.first, coverage.last) == (periods.min(), periods.max())
+
+    def test_fingertips_sample_is_partial_and_ends_in_2020_21(self, raw_file, settings):
+        from nao_analysis.readers.fingertips import read_fingertips_csv
+
+        years = read_fingertips_csv(raw_file("fingertips_93517_sample"))["year"]
+        coverage = load_declared_coverage(settings)["fingertips_93517_sample"]
+        assert (coverage.first, coverage.last, coverage.partial) == (years.min(), years.max(), True)
+
+
+class TestRollByCoverage:
+    """`new-edition X --from offline`: a source is replaced only when no registered source covers the new years."""
+
+    def test_one_year_asks_only_for_the_files_really_missing(self, roll_settings):
+        _, needs = _roll(roll_settings, "next", "offline", 1)
+        assert _placeholders(needs) == [
+            "csew_drug_misuse_2022_23",
+            "ndtms_viewit_adults_england_to_2022_23",
+            "ra_budget_2015_16",
+            "ra_budget_2022_23",
+        ]
+
+    def test_two_years_outturn_from_2013_14_asks_only_for_the_files_really_missing(self, roll_settings):
+        _, needs = _roll(roll_settings, "next", "offline", 2, ["fig03.base_year=2013-14", "fig03.basis=outturn"])
+        assert _placeholders(needs) == ["csew_drug_misuse_2023_24", "ndtms_viewit_adults_england_to_2023_24", "ro3_outturn_2023_24"]
+
+    def test_deflator_covering_the_price_year_is_kept(self, roll_settings):
+        path, needs = _roll(roll_settings, "next", "offline", 2)
+        assert _figures(path)["fig03"]["deflator"] == "ons_ybgb_gdp_deflator_2025_06"
+        assert not any("deflator" in line for line in needs)
+
+    def test_deaths_file_covering_the_end_year_is_kept(self, roll_settings):
+        path, _ = _roll(roll_settings, "next", "offline", 2)
+        assert _figures(path)["fig02"]["source"] == "ons_drug_deaths_england_2023reg_extract"
+
+    def test_revision_check_edition_is_never_rolled(self, roll_settings):
+        path, _ = _roll(roll_settings, "next", "offline", 2)
+        assert _figures(path)["fig02"]["revision_check_source"] == "ons_drug_deaths_2016reg"
+
+    def test_crosswalk_follows_the_target_file_and_asks_for_no_later_year(self, roll_settings):
+        path, _ = _roll(roll_settings, "next", "offline", 2, ["fig03.base_year=2013-14", "fig03.basis=outturn"])
+        assert _figures(path)["fig03"]["crosswalk_sources"] == ["ro3_outturn_2023_24", "ro3_outturn_2022_23"]
+
+    def test_no_survey_year_without_a_survey_is_asked_for(self, roll_settings):
+        _, needs = _roll(roll_settings, "next", "offline", 2)
+        assert not any("2020/21" in line or "2020_21" in line for line in needs)
+
+    def test_partial_sample_is_replaced_by_the_registered_full_source(self, roll_settings):
+        fig05 = _figures(_roll(roll_settings, "next", "offline", 1)[0])["fig05"]
+        assert (fig05["source"], fig05["partial_coverage"]) == ("fingertips_93517_2021_22", False)
+
+    def test_run_label_follows_the_basis(self, roll_settings):
+        path, _ = _roll(roll_settings, "next", "offline", 2, ["fig03.base_year=2013-14", "fig03.basis=outturn"])
+        assert _figures(path)["fig03"]["run_label"] == "Outturn basis (RO3)"
+
+    def test_header_names_the_figures_ready_and_those_that_wait(self, roll_settings):
+        path, _ = _roll(roll_settings, "next", "offline", 2, ["fig03.base_year=2013-14", "fig03.basis=outturn"])
+        header = path.read_text().split("\nname:")[0]
+        assert "# Ready: fig02, fig07, fig08, fig09, fig05, fig06, fig10, app2 (" in header
+        assert "fig03 (for ro3_outturn_2023_24)" in header
+
+    def test_header_says_when_a_waiting_figure_keeps_the_edition_from_loading(self, roll_settings):
+        path, _ = _roll(roll_settings, "next", "offline", 2, ["fig03.base_year=2013-14", "fig03.basis=outturn"])
+        assert "`nao-analysis build` refuses this whole edition until ro3_outturn_2023_24 is added" in path.read_text()
+
+    def test_header_says_the_ready_figures_build_when_nothing_blocks(self, roll_settings):
+        path, _ = _roll(roll_settings, "next", "offline", 1, ["fig03.base_year=2013-14", "fig03.basis=outturn"])
+        assert "# `nao-analysis build` builds the ready figures now" in path.read_text()
+
+    def test_environment_is_left_alone(self, roll_settings):
+        before = dict(os.environ)
+        _roll(roll_settings, "next", "offline", 1)
+        assert dict(os.environ) == before
+
+    def test_edition_is_written_where_the_settings_say(self, roll_settings, tmp_path):
+        elsewhere = tmp_path / "elsewhere"
+        shutil.copytree(roll_settings.editions_dir, elsewhere)
+        path, _ = _roll(roll_settings.with_changes(editions_dir=elsewhere), "next", "offline", 1)
+        assert path == elsewhere / "next.yaml"
+
+
 class TestNewEdition:
-    def test_fig03_years_and_price_year_move_on(self, editions):
-        path, _ = new_edition("next", base="nao-2023", years=1)
+    def test_fig03_years_and_price_year_move_on(self, roll_settings):
+        path, _ = _roll(roll_settings, "next", "nao-2023", 1)
         fig03 = _figures(path)["fig03"]
         assert (fig03["base_year"], fig03["target_year"], fig03["price_year"]) == ("2015-16", "2022-23", "2023-24")
 
-    def test_target_source_is_chosen_by_what_it_serves(self, editions):
-        path, _ = new_edition("next", base="nao-2023", years=1)
+    def test_target_source_is_chosen_by_what_it_serves(self, roll_settings):
+        path, _ = _roll(roll_settings, "next", "nao-2023", 1)
         assert _figures(path)["fig03"]["target_source"] == "ro3_outturn_2022_23"
 
-    def test_override_re_chooses_the_source_that_follows_it(self, editions):
-        path, _ = new_edition("next", base="nao-2023", years=1, overrides=["fig03.base_year=2013-14"])
+    def test_override_re_chooses_the_source_that_follows_it(self, roll_settings):
+        path, _ = _roll(roll_settings, "next", "nao-2023", 1, ["fig03.base_year=2013-14"])
         assert _figures(path)["fig03"]["base_source"] == "ro3_outturn_2013_14"
 
-    def test_deflator_needs_a_newer_vintage(self, editions):
-        path, needs = new_edition("next", base="nao-2023", years=1)
+    def test_deflator_not_reaching_the_price_year_is_replaced_by_one_that_does(self, roll_settings):
+        path, _ = _roll(roll_settings, "next", "nao-2023", 1)
         assert _figures(path)["fig03"]["deflator"] == "ons_ybgb_gdp_deflator_2025_06"
-        assert any("fig03.deflator" in line and "deflator_vintage 2024-09 or later" in line for line in needs)
 
-    def test_april_2023_reorganisation_moves_maps_to_the_may_2023_boundaries(self, editions):
-        path, _ = new_edition("next", base="nao-2023", years=2)
-        figures = _figures(path)
+    def test_april_2023_reorganisation_moves_maps_to_the_may_2023_boundaries(self, roll_settings):
+        figures = _figures(_roll(roll_settings, "next", "nao-2023", 2)[0])
         assert {(figures[f]["boundary_vintage"], figures[f]["boundary_source"]) for f in ("fig03", "fig05")} == {
             ("2023-05", "boundaries_ctyua_may2023_buc")
         }
 
-    def test_fingertips_source_follows_the_area_type_of_the_new_year(self, editions):
-        path, needs = new_edition("next", base="nao-2023", years=2)
+    def test_fingertips_source_follows_the_area_type_of_the_new_year(self, roll_settings):
+        path, needs = _roll(roll_settings, "next", "nao-2023", 2)
         assert _figures(path)["fig05"]["source"] == "fingertips_93517_2023_24"
         assert any(
             line.startswith("fig05.source:") and "area_type_id=502" in line and "https://fingertips.phe.org.uk/" in line for line in needs
         )
 
-    def test_fingertips_source_of_the_same_area_type_is_kept(self, editions):
-        path, _ = new_edition("next", base="nao-2023", years=1)
+    def test_fingertips_source_of_the_same_area_type_is_kept(self, roll_settings):
+        path, _ = _roll(roll_settings, "next", "nao-2023", 1)
         assert _figures(path)["fig05"]["source"] == "fingertips_93517_2021_22"
 
-    def test_missing_source_gets_a_placeholder_and_a_needs_line_with_the_official_page(self, editions):
-        path, needs = new_edition("next", base="nao-2023", years=1)
+    def test_missing_source_gets_a_placeholder_and_a_needs_line_with_the_official_page(self, roll_settings):
+        path, needs = _roll(roll_settings, "next", "nao-2023", 1)
         assert _figures(path)["fig03"]["base_source"] == "ro3_outturn_2015_16"
         line = next(line for line in needs if line.startswith("fig03.base_source:"))
         assert "https://www.gov.uk/government/collections/local-authority-revenue-expenditure-and-financing" in line
         assert "nao-analysis sources add ro3_outturn_2015_16" in line and "--serves year=2015-16" in line
 
-    def test_incomplete_edition_is_written_and_marked(self, editions):
-        path, _ = new_edition("next", base="nao-2023", years=1)
+    def test_incomplete_edition_is_written_and_marked(self, roll_settings):
+        path, _ = _roll(roll_settings, "next", "nao-2023", 1)
         document = yaml.safe_load(path.read_text())
         assert document["derived_from"] == "nao-2023"
         assert document["title"].startswith("INCOMPLETE (sources missing:")
         assert path.read_text().startswith("# Rolled forward from editions/nao-2023.yaml")
 
-    def test_complete_edition_loads(self, editions):
+    def test_complete_edition_loads(self, editions, roll_settings):
         base = yaml.safe_load((editions / "nao-2023.yaml").read_text())
         base.update(name="mini", figures={"fig03": base["figures"]["fig03"], "fig05": base["figures"]["fig05"]})
         (editions / "mini.yaml").write_text(yaml.safe_dump(base, sort_keys=False))
-        path, needs = new_edition("mini-next", base="mini", years=1, overrides=["fig03.base_year=2013-14"])
+        path, _ = _roll(roll_settings, "mini-next", "mini", 1, ["fig03.base_year=2013-14"])
         edition = load_edition("mini-next")
         assert edition.figures["fig03"].target_source == "ro3_outturn_2022_23"
         assert not yaml.safe_load(path.read_text())["title"].startswith("INCOMPLETE")
 
-    def test_existing_edition_is_not_overwritten(self, editions):
+    def test_existing_edition_is_not_overwritten(self, editions, roll_settings):
         before = (editions / "offline.yaml").read_text()
         with pytest.raises(EditionError, match="already exists"):
-            new_edition("offline", base="nao-2023")
+            _roll(roll_settings, "offline", "nao-2023", 1)
         assert (editions / "offline.yaml").read_text() == before
 
-    def test_invalid_name_is_refused(self, editions):
+    def test_invalid_name_is_refused(self, roll_settings):
         with pytest.raises(EditionError, match="not valid"):
-            new_edition("../escape", base="nao-2023")
+            _roll(roll_settings, "../escape", "nao-2023", 1)
 
-    def test_zero_years_is_refused(self, editions):
+    def test_zero_years_is_refused(self, roll_settings):
         with pytest.raises(EditionError, match="at least 1 year"):
-            new_edition("next", base="nao-2023", years=0)
+            _roll(roll_settings, "next", "nao-2023", 0)
 
-    def test_override_of_an_unknown_parameter_is_refused(self, editions):
+    def test_override_of_an_unknown_parameter_is_refused(self, roll_settings):
         with pytest.raises(EditionError, match=r"fig03\.colour: unknown parameter"):
-            new_edition("next", base="nao-2023", overrides=["fig03.colour=red"])
+            _roll(roll_settings, "next", "nao-2023", 1, ["fig03.colour=red"])
 
-    def test_invalid_value_writes_nothing(self, editions):
+    def test_invalid_value_writes_nothing(self, editions, roll_settings):
         with pytest.raises(EditionError, match="class_breaks"):
-            new_edition(
-                "mini-bad", base="nao-2023", overrides={"fig03": {"class_breaks": [1, 2]}, "fig02": {"source": "ons_drug_deaths_2021reg"}}
+            _roll(
+                roll_settings,
+                "mini-bad",
+                "nao-2023",
+                1,
+                {"fig03": {"class_breaks": [1, 2]}, "fig02": {"source": "ons_drug_deaths_2021reg"}},
             )
         assert not (editions / "mini-bad.yaml").exists()
 
@@ -177,3 +303,22 @@ class TestNewEdition:
         out = capsys.readouterr().out
         assert f"wrote {editions / 'next.yaml'}" in out
         assert "needs: fig03.base_source:" in out
+
+
+class TestLatestEdition:
+    """editions/latest.yaml: the method on the newest data in the mirror, saying per figure what could not move."""
+
+    def test_it_loads(self):
+        assert load_edition("latest").figures["fig03"].target_year == "2022-23"
+
+    def test_every_figure_says_what_moved_forward_or_why_not(self):
+        edition = load_edition("latest")
+        assert {d.figure for d in edition.header.deviations} == set(edition.figures)
+
+    def test_spending_deaths_and_prices_reach_the_newest_the_mirror_has(self):
+        figures = load_edition("latest").figures
+        assert (figures["fig03"].target_source, figures["fig02"].end_year, figures["fig03"].deflator) == (
+            "ro3_outturn_2022_23",
+            2023,
+            "ons_ybgb_gdp_deflator_2025_06",
+        )

@@ -16,10 +16,9 @@ def _cmd_sources(args) -> int:
     from nao_analysis.sources import load_registry, status
 
     if getattr(args, "sources_command", None) == "check":
-        from nao_analysis.settings import Settings
         from nao_analysis.sources.check import run_check
 
-        return run_check(Settings.from_environment(), online=args.online)
+        return run_check(args.settings, online=args.online)
     if getattr(args, "sources_command", None) == "add":
         from nao_analysis.sources.manage import add_source
 
@@ -31,14 +30,25 @@ def _cmd_sources(args) -> int:
             title=args.title,
             fmt=args.format,
             publisher=args.publisher,
+            kind=args.kind,
+            copied_from=args.copied_from,
+            settings=args.settings,
         )
         print(f"added {entry.id}: {entry.primary.filename} sha256 {entry.primary.sha256} ({entry.primary.bytes:,} bytes)")
+        return 0
+    if getattr(args, "sources_command", None) == "remove":
+        from nao_analysis.sources.manage import remove_source
+
+        removed = remove_source(args.id, settings=args.settings)
+        print(f"removed {removed.id}: its entry in the registry and its cached files")
         return 0
     registry = load_registry(args.settings)
     width = max(len(s.id) for s in registry.sources)
     for source in registry.sources:
         kind = "third-party extract" if source.kind == "third_party_extract" else "official"
-        print(f"{source.id:<{width}}  {status(source, args.settings):<15}  {kind:<19}  {source.title}")
+        # One line per source, whatever a title holds.
+        title = source.title.encode("unicode_escape").decode("ascii") if any(c in source.title for c in "\r\n\x00") else source.title
+        print(f"{source.id:<{width}}  {status(source, args.settings):<15}  {kind:<19}  {title}")
     return 0
 
 
@@ -82,7 +92,7 @@ def _cmd_editions(args) -> int:
 def _cmd_new_edition(args) -> int:
     from nao_analysis.roll import new_edition
 
-    path, needed = new_edition(args.name, base=args.base, years=args.years, overrides=args.set)
+    path, needed = new_edition(args.name, base=args.base, years=args.years, overrides=args.set, settings=args.settings)
     print(f"wrote {path}")
     for line in needed:
         print(f"needs: {line}")
@@ -92,7 +102,7 @@ def _cmd_new_edition(args) -> int:
 def _cmd_diff(args) -> int:
     from nao_analysis.report.diff import diff_editions
 
-    html_path, csv_path = diff_editions(args.edition_a, args.edition_b)
+    html_path, csv_path = diff_editions(args.edition_a, args.edition_b, args.settings)
     print(f"wrote {html_path}\nwrote {csv_path}")
     return 0
 
@@ -118,6 +128,12 @@ def parser() -> argparse.ArgumentParser:
     add.add_argument("--publisher")
     check = sources_sub.add_parser("check", help="list every source's download route and its evidence; --online asks each publisher")
     check.add_argument("--online", action="store_true", help="ask each publisher for its file (HEAD or a ranged GET of a few bytes)")
+    add.add_argument(
+        "--kind", choices=["official", "third_party_extract"], help="the publisher's own file, or someone's copy or extract of it"
+    )
+    add.add_argument("--copied-from", help="where a third party's copy was taken from (URL or repository@commit:path)")
+    remove = sources_sub.add_parser("remove", help="remove a source from the registry and its cached files")
+    remove.add_argument("id")
     sources.set_defaults(func=_cmd_sources)
 
     fetch = sub.add_parser("fetch", help="resolve sources into data/raw (cache -> mirror -> download)")

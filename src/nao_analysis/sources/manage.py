@@ -1,13 +1,16 @@
-"""Record a new raw source: ``nao-analysis sources add <id> --url <official URL> | --file <path>``.
+"""Change the registry: ``nao-analysis sources add <id> --url URL | --file PATH`` and ``sources remove <id>``.
 
-The file is fetched (or copied), checked by content, hashed and installed in ``data/raw/<id>/`` with a
-provenance record exactly like a download; only then is its entry appended to ``data/sources.yaml`` as a
-block of text at the end of the file, so the hand-written comments and layout of the registry stay as they are.
+``add`` fetches (or copies) the file into a temporary file beside its final place, recognises it **by content**
+with the project's readers (a file no reader recognises is refused), checks every ``--serves`` value the content
+can confirm (year and basis of a revenue account, registration years of a deaths table, survey edition, deflator
+release, Fingertips indicator and area type), records the years it covers, and only then installs it in
+``data/raw/<id>/`` with a provenance record and appends its entry to ``data/sources.yaml`` as a block of text, so
+the hand-written comments and layout of the registry stay as they are.
 
-Content checks: a revenue account file (RO3 outturn or RA budget) is recognised by its ``E-code`` header row,
-its title (*Revenue Outturn* / *Revenue Account Budget*) and the financial year in its title or sheet name,
-and is then read with the project's reader and the line mapping of that year, so a file whose labels differ
-is refused with the reader's one-line error naming the missing line or sheet.
+Safety: one lock (``fcntl.flock`` on the registry's folder) covers "is the id free? install the file, append the
+entry", so concurrent adds of one id cannot delete each other's file; SIGTERM is turned into an exception while
+a change is in progress so no ``.tmp-*`` is left behind; ``--file`` is capped in size per format; names and
+titles with control characters (a newline would break the one-line-per-source listing) are refused.
 """
 
 from __future__ import annotations
@@ -15,11 +18,15 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime as dt
+import hashlib
+import json
 import os
 import re
 import shutil
+import signal
 import tempfile
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -28,26 +35,25 @@ from urllib.parse import parse_qs, unquote, urlparse
 import yaml
 from pydantic import ValidationError
 
-from nao_analysis import paths
-from nao_analysis.errors import ReaderError, SourceError
-from nao_analysis.sources.fetch import (
-    Provenance,
-    _discard,
-    _drop_cached,
-    _install,
-    _new_temp,
-    _now,
-    cache_path,
-    check_url_allowed,
-    sha256_of,
-)
-from nao_analysis.sources.registry import Source, load_registry
+from nao_analysis.errors import NaoError, ReaderError, SourceError
+from nao_analysis.safe_io import file_looks_like_html, move_into_place, write_text_atomic
+from nao_analysis.settings import Settings
+from nao_analysis.sources.registry import Registry, Source, load_registry
 
 SOURCE_ID = re.compile(r"^[a-z0-9_]+$")
+CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 FINANCIAL_YEAR_TEXT = re.compile(r"\b(\d{4})\s*[-/\u2013]\s*(\d{2})\b")
 TITLE_ROWS = 30
-#: Header labels of file families recognised by content (first line of a CSV).
-FINGERTIPS_LABELS = ("Indicator ID", "Area Code", "Time period", "Value")
+KINDS = ("official", "third_party_extract")
+#: ``serves`` keys a file's content can confirm; one of these given with --serves must be confirmed.
+CONTENT_KEYS = frozenset(
+    {"basis", "year", "registration_edition", "survey_edition", "deflator_vintage", "indicator_id", "area_type_id", "covers_to"}
+)
+MB = 1024**2
+#: Size caps for ``--file`` by format family, until ``nao_analysis.sources.policy.max_bytes_for`` exists. The largest
+#: real file the suite knows is the 20 MB Revenue Outturn time series CSV.
+FALLBACK_MAX_BYTES = {"spreadsheet": 50 * MB, "csv": 100 * MB, "geometry": 200 * MB, "json": 50 * MB}
+SPREADSHEET_SUFFIXES = (".xls", ".xlsx", ".xlsm", ".ods")
 
 
 @dataclass(frozen=True)
@@ -57,6 +63,42 @@ class DetectedFormat:
     format: str
     serves: dict[str, Any] = field(default_factory=dict)
     title: str | None = None
+
+
+# -- size caps ----------------------------------------------------------------------------------------------------
+
+
+def _family(fmt_or_suffix: str) -> str:
+    text = fmt_or_suffix.lower().lstrip(".")
+    if text in {"shapefile", "shp", "geojson", "topojson"}:
+        return "geometry"
+    if text.endswith(("xls", "xlsx", "xlsm", "ods", "table1")) or text in {"csew_appendix_xlsx", "ons_csew_drug_appendix_xlsx"}:
+        return "spreadsheet"
+    if text in {"json"}:
+        return "json"
+    return "csv"
+
+
+def max_bytes_for(fmt: str) -> int:
+    """The largest file accepted for a format: the fetch policy's cap when it has one, else the family cap here."""
+    try:
+        from nao_analysis.sources.policy import max_bytes_for as policy_cap  # the fetch layer's single source of caps
+    except ImportError:
+        return FALLBACK_MAX_BYTES[_family(fmt)]
+    return policy_cap(fmt)
+
+
+def _check_size(path: Path, fmt: str, shown: str) -> None:
+    size = path.stat().st_size
+    cap = max_bytes_for(fmt)
+    if size > cap:
+        raise SourceError(
+            f"{shown}: {size:,} bytes is more than the {cap:,}-byte cap for {fmt} files - check it is the right file "
+            "(an official table of this kind is far smaller)"
+        )
+
+
+# -- recognising a file by content ------------------------------------------------------------------------------------
 
 
 def _cell_text(value: object) -> str:
@@ -71,7 +113,7 @@ def _sheet_tops(path: Path) -> dict[str | None, list[list[object]]]:
 
     suffix = path.suffix.lower()
     try:
-        if suffix in {".xls", ".xlsx", ".xlsm", ".ods"}:
+        if suffix in SPREADSHEET_SUFFIXES:
             sheets = pd.read_excel(path, sheet_name=None, header=None, nrows=TITLE_ROWS, engine="calamine")
             return {name: frame.astype(object).to_numpy().tolist() for name, frame in sheets.items()}
         if suffix == ".csv":
@@ -101,11 +143,6 @@ def _financial_year_in(texts: list[str]) -> str | None:
 def detect_revenue_account(path: Path) -> DetectedFormat | None:
     """Recognise an RO3 outturn or RA budget individual-LA file by its content.
 
-    Parameters
-    ----------
-    path
-        A spreadsheet (xls, xlsx, ods) or the CSV export of one.
-
     Returns
     -------
     DetectedFormat or None
@@ -113,10 +150,13 @@ def detect_revenue_account(path: Path) -> DetectedFormat | None:
         title or sheet name gives them; None when no sheet has an ``E-code`` header cell.
     """
     tops = _sheet_tops(path)
+    untitled = None
     for sheet, rows in tops.items():
         header = next((i for i, row in enumerate(rows) if any(_cell_text(c) == "e-code" for c in row[:6])), None)
         if header is None:
             continue
+        # An authority table whose title does not say outturn or budget (an export that lost its title rows).
+        untitled = DetectedFormat(f"revenue_account_{path.suffix.lower().lstrip('.')}", {}, None)
         titles = [str(sheet or "")] + [str(c) for row in rows[:header] for c in row[:3] if _cell_text(c)]
         joined = " ".join(_cell_text(t) for t in titles)
         if "revenue outturn" in joined or re.search(r"\bro3\b", joined):
@@ -132,49 +172,188 @@ def detect_revenue_account(path: Path) -> DetectedFormat | None:
         kind = "Revenue Outturn (RO3)" if basis == "outturn" else "Revenue Account (RA) budget"
         title = f"{kind} {year or ''}, individual local authority data".replace("  ", " ")
         return DetectedFormat(f"{family}_{path.suffix.lower().lstrip('.')}", serves, title)
+    return untitled
+
+
+def _first_line(path: Path) -> str:
+    with open(path, "rb") as handle:
+        return handle.readline(8192).decode("utf-8-sig", errors="replace")
+
+
+def _deflator(path: Path) -> DetectedFormat | None:
+    from nao_analysis.readers.deflators import read_deflator
+
+    suffix = path.suffix.lower()
+    if suffix == ".csv" and not (_first_line(path).startswith('"Title"') or _first_line(path).startswith("Title")):
+        return None
+    if suffix != ".csv" and not any("deflator" in _cell_text(c) for rows in _sheet_tops(path).values() for row in rows[:10] for c in row):
+        return None  # a workbook must say it holds deflators: the reader alone would accept other year-by-year tables
+    frame = read_deflator(path)
+    years = sorted(frame["financial_year"])
+    serves: dict[str, Any] = {"covers_from": years[0], "covers_to": years[-1]}
+    title = None
+    if suffix == ".csv":
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            head = {row[0]: row[1] for row in csv.reader(handle) if len(row) >= 2 and not row[0][:1].isdigit()}
+        released = re.fullmatch(r"(\d{2})-(\d{2})-(\d{4})", head.get("Release date", ""))
+        if released:
+            serves["deflator_vintage"] = f"{released.group(3)}-{released.group(2)}"
+        if head.get("Title") and head.get("CDID"):
+            title = f"{head['Title']} (ONS series {head['CDID']}), release {head.get('Release date', 'date not given')}"
+        return DetectedFormat("ons_timeseries_csv", serves, title)
+    return DetectedFormat("hmt_deflator_xlsx", serves, None)
+
+
+def _area_type_of(label: str) -> int | None:
+    """The Fingertips area type id whose description starts with the CSV's ``Area Type`` label."""
+    from nao_analysis.sources.fingertips import load_area_types
+
+    wanted = " ".join(label.split()).lower()
+    matches = [a.area_type_id for a in load_area_types() if a.description.lower().startswith(wanted)] if wanted else []
+    return matches[0] if len(matches) == 1 else None
+
+
+def _fingertips(path: Path) -> DetectedFormat | None:
+    from nao_analysis.readers.fingertips import read_fingertips_csv
+
+    if path.suffix.lower() != ".csv" or "Indicator ID" not in _first_line(path):
+        return None
+    frame = read_fingertips_csv(path)
+    indicators = sorted(set(frame["indicator_id"]))
+    years = sorted(y for y in frame["year"].dropna())
+    serves: dict[str, Any] = {}
+    if years:
+        serves.update(covers_from=years[0], covers_to=years[-1])
+    area_types = {t for t in (_area_type_of(str(a)) for a in frame["area_type"].dropna().unique()) if t is not None}
+    if len(indicators) == 1:
+        # The fetch layer treats indicator + area type as an API request it can resolve from the cache; an indicator
+        # without a known area type would be sent to the API (and refused), so it is recorded only with one.
+        if len(area_types) == 1:
+            serves.update(indicator_id=int(indicators[0]), area_type_id=area_types.pop())
+        title = f"Fingertips indicator {indicators[0]}: {frame['indicator_name'].iloc[0]}"
+    else:
+        title = None
+    return DetectedFormat("fingertips_csv", serves, title)
+
+
+def _ndtms(path: Path) -> DetectedFormat | None:
+    from nao_analysis.readers.ndtms import read_viewit_export
+
+    if path.suffix.lower() != ".csv":
+        return None
+    periods = sorted(read_viewit_export(path)["period"].dropna().unique())
+    return DetectedFormat("ndtms_viewit_csv", {"covers_from": periods[0], "covers_to": periods[-1]}, None)
+
+
+def _deaths(path: Path) -> DetectedFormat | None:
+    from nao_analysis.readers.ons_deaths import read_drug_deaths
+
+    fmt = "ons_drug_deaths_extract_csv" if path.suffix.lower() == ".csv" else "ons_drug_deaths_table1"
+    years = sorted(int(y) for y in read_drug_deaths(path, fmt)["year"].unique())
+    serves = {"registration_edition": years[-1], "covers_from": years[0], "covers_to": years[-1]}
+    return DetectedFormat(fmt, serves, None)
+
+
+def _csew(path: Path) -> DetectedFormat | None:
+    from nao_analysis.readers.csew import read_csew
+
+    tidy = path.suffix.lower() == ".csv" or path.name.lower().endswith(".csv.gz")
+    fmt = "csew_tidy_csv" if tidy else "csew_appendix_xlsx"
+    frame = read_csew(path, fmt)
+    editions = sorted(set(frame["edition"].dropna()))
+    serves: dict[str, Any] = {}
+    if len(editions) == 1 and re.fullmatch(r"\d{4}/\d{2}", str(editions[0])):
+        serves.update(survey_edition=str(editions[0]), covers_to=str(editions[0]))
+    return DetectedFormat(fmt, serves, None)
+
+
+def _boundaries(path: Path) -> DetectedFormat | None:
+    from nao_analysis.readers.boundaries import read_ctyua_boundaries
+
+    suffix = path.suffix.lower()
+    if suffix not in {".shp", ".geojson", ".json"}:
+        return None
+    head = path.read_bytes()[:4096].decode("utf-8", errors="replace") if suffix != ".shp" else ""
+    fmt = "shapefile" if suffix == ".shp" else ("topojson" if '"Topology"' in head else "geojson")
+    if fmt == "topojson":
+        read_ctyua_boundaries(path, year=2021)
+    else:
+        read_ctyua_boundaries(path)
+    return DetectedFormat(fmt, {}, None)
+
+
+def _lookup(path: Path) -> DetectedFormat | None:
+    from nao_analysis.readers.boundaries import read_code_changes, read_district_upper_tier_lookup
+
+    if path.suffix.lower() != ".csv":
+        return None
+    for reader in (read_code_changes, read_district_upper_tier_lookup):
+        with contextlib.suppress(NaoError):
+            reader(path)
+            return DetectedFormat("csv", {}, None)
     return None
 
 
+def _revenue(path: Path) -> DetectedFormat | None:
+    if path.suffix.lower() not in (*SPREADSHEET_SUFFIXES, ".csv"):
+        return None
+    return detect_revenue_account(path)
+
+
+#: Every reader the suite has, tried in this order; each returns None or raises when the file is not its kind.
+PROBES: tuple[tuple[str, Callable[[Path], DetectedFormat | None]], ...] = (
+    ("revenue account", _revenue),
+    ("deflator", _deflator),
+    ("Fingertips", _fingertips),
+    ("NDTMS", _ndtms),
+    ("ONS drug deaths", _deaths),
+    ("CSEW", _csew),
+    ("boundaries", _boundaries),
+    ("lookup", _lookup),
+)
+
+
 def detect_format(path: Path) -> DetectedFormat:
-    """Recognise a raw file by its content (never by its name alone).
+    """Recognise a raw file by its content with the project's readers (never by its name alone).
 
-    Parameters
-    ----------
-    path
-        The file to look at.
+    Uses ``nao_analysis.readers.detect.identify`` when the readers package provides it; until then, every reader is
+    tried in turn and the first that reads the file whole decides.
 
-    Returns
-    -------
-    DetectedFormat
-        A revenue account file (see :func:`detect_revenue_account`), a Fingertips indicator CSV, an ONS time
-        series CSV, a shapefile, GeoJSON or TopoJSON; otherwise the file's suffix (``csv``, ``xlsx``...).
+    Raises
+    ------
+    SourceError
+        No reader recognises the file (an empty file, blank lines, an HTML page, UTF-16 text, an unknown table).
     """
     path = Path(path)
-    suffix = path.suffix.lower().lstrip(".")
-    if suffix in {"xls", "xlsx", "xlsm", "ods", "csv"}:
-        found = detect_revenue_account(path)
-        if found:
+    if path.stat().st_size == 0 or not path.read_bytes()[:65536].strip():
+        raise SourceError(f"{path}: the file is empty - download it again")
+    if file_looks_like_html(path):
+        raise SourceError(f"{path}: this is a web page, not a data file - save the file itself, not the page that links to it")
+    with contextlib.suppress(ImportError):
+        from nao_analysis.readers.detect import identify
+
+        found = identify(path)
+        if found is None:
+            raise SourceError(f"{path}: no reader of this project recognises the file - check it is the publisher's table")
+        return DetectedFormat(found.format, dict(getattr(found, "serves", {}) or {}), getattr(found, "title", None))
+    tried = []
+    for name, probe in PROBES:
+        try:
+            found = probe(path)
+        except (NaoError, ValueError, KeyError, IndexError, TypeError, UnicodeError, OSError) as exc:
+            tried.append(name)
+            del exc
+            continue
+        if found is not None:
             return found
-    if suffix == "shp":
-        return DetectedFormat("shapefile")
-    with open(path, "rb") as handle:
-        start = handle.read(4096)
-    text = start.decode("utf-8-sig", errors="replace")
-    first_line = text.splitlines()[0] if text else ""
-    if suffix == "csv" and all(label in first_line for label in FINGERTIPS_LABELS):
-        indicator = re.search(r"^\s*(\d+),", text.splitlines()[1]) if len(text.splitlines()) > 1 else None
-        return DetectedFormat("fingertips_csv", {"indicator_id": int(indicator.group(1))} if indicator else {})
-    if suffix == "csv" and first_line.startswith('"Title"') and '"CDID"' in text:
-        return DetectedFormat("ons_timeseries_csv")
-    if suffix in {"json", "geojson", "topojson"}:
-        if '"Topology"' in text:
-            return DetectedFormat("topojson")
-        if '"FeatureCollection"' in text:
-            return DetectedFormat("geojson")
-    return DetectedFormat(suffix or "unknown")
+        tried.append(name)
+    raise SourceError(
+        f"{path}: no reader of this project recognises the file (tried: {', '.join(tried)}) - check it is the publisher's "
+        "table in its original layout; a new kind of file needs a reader first"
+    )
 
 
-def check_revenue_account_lines(path: Path, year: str) -> None:
+def check_revenue_account_lines(path: Path, year: str, settings: Settings | None = None) -> None:
     """Read ``path`` with the revenue account reader and the line mapping of ``year``.
 
     Raises
@@ -190,12 +369,48 @@ def check_revenue_account_lines(path: Path, year: str) -> None:
     from nao_analysis.errors import AnalysisError
     from nao_analysis.readers.revenue_account import read_revenue_account
 
-    mapping = pd.read_csv(paths.manual_dir() / "ro_line_mapping.csv", dtype=str, keep_default_na=False)
+    manual = (settings or Settings()).manual_dir
+    mapping = pd.read_csv(manual / "ro_line_mapping.csv", dtype=str, keep_default_na=False)
     try:
         rows = lines_for_year(mapping, year)
     except AnalysisError as exc:
         raise SourceError(str(exc)) from None
     read_revenue_account(path, line_patterns(rows))
+
+
+# -- the registry: lock, append, remove ----------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def registry_lock(settings: Settings) -> Iterator[None]:
+    """Hold an exclusive lock on registry changes (the registry's folder, so no lock file is left behind)."""
+    folder = settings.sources_file.parent
+    folder_fd = os.open(folder, os.O_RDONLY)
+    try:
+        with contextlib.suppress(ImportError):
+            import fcntl
+
+            fcntl.flock(folder_fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(folder_fd)  # releases the lock
+
+
+@contextlib.contextmanager
+def _sigterm_as_exception() -> Iterator[None]:
+    """While a change is in progress, SIGTERM unwinds like Ctrl-C, so every ``finally`` removes its temporary file."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):  # noqa: ARG001 - the signal handler signature
+        raise KeyboardInterrupt(f"terminated by signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _parse_serves(serves: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -204,6 +419,8 @@ def _parse_serves(serves: Mapping[str, Any] | None) -> dict[str, Any]:
         key = str(key).strip()
         if not re.match(r"^[a-z][a-z0-9_]*$", key):
             raise SourceError(f"--serves {key}=...: the key must be lower case, e.g. year=2022-23 or basis=outturn")
+        if isinstance(value, str) and CONTROL.search(value):
+            raise SourceError(f"--serves {key}=...: the value contains a control character (a newline?) - give it on one line")
         # "93517" is the indicator number, "2022-23" stays a year: YAML decides as it would in the registry.
         parsed[key] = yaml.safe_load(value) if isinstance(value, str) and value.strip() else value
     return parsed
@@ -218,10 +435,22 @@ def _filename_from_url(url: str, source_id: str) -> str:
     for name in candidates:
         if re.search(r"\.[A-Za-z0-9]{2,7}$", name or "") and not name.startswith("."):
             return name
+    if "fingertips" in (parsed.hostname or "") and "indicator_ids" in parsed.query:
+        return f"{source_id}.csv"
     raise SourceError(
         f"sources add {source_id}: cannot tell the file name from {url!r} - give the direct link to the file "
         "(ending in .xlsx, .ods, .csv...), or download it by hand and use --file"
     )
+
+
+def _check_plain_name(source_id: str, filename: str) -> None:
+    if CONTROL.search(filename):
+        raise SourceError(
+            f"sources add {source_id}: file name {filename.encode('unicode_escape').decode()!r} contains a control character "
+            "(a newline?) - rename the file"
+        )
+    if filename.startswith(".") or "/" in filename or "\\" in filename:
+        raise SourceError(f"sources add {source_id}: file name {filename!r} is hidden or not plain - rename the file")
 
 
 def _registry_block(entry: Mapping[str, Any]) -> str:
@@ -229,35 +458,66 @@ def _registry_block(entry: Mapping[str, Any]) -> str:
     return f"# added with `nao-analysis sources add` on {entry.get('added')}\n{body}"
 
 
-def _append_to_registry(entry: Mapping[str, Any]) -> None:
-    """Append one source as a YAML block at the end of the registry, keeping every existing line; all or nothing."""
-    path = paths.registry_path()
-    folder_fd = os.open(path.parent, os.O_RDONLY)
+def _replace_registry(settings: Settings, text: str, check: Callable[[Registry], None]) -> None:
+    """Validate ``text`` as the whole registry, then put it in place in one step."""
+    path = settings.sources_file
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".yaml")
     try:
-        with contextlib.suppress(ImportError):
-            import fcntl
-
-            fcntl.flock(folder_fd, fcntl.LOCK_EX)
-        original = path.read_text(encoding="utf-8")
-        top_level_keys = re.findall(r"^([A-Za-z_][\w-]*):", original, flags=re.MULTILINE)
-        if not top_level_keys or top_level_keys[-1] != "sources":
-            raise SourceError(f"{path}: `sources:` is not the last top-level key - move it to the end so new sources can be appended")
-        text = original + ("" if original.endswith("\n") else "\n") + _registry_block(entry)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".yaml")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-            # Validate the whole new registry before it replaces the old one.
-            registry = load_registry(Path(tmp))
-            if entry["id"] not in registry.ids():
-                raise SourceError(
-                    f"{path}: the appended entry {entry['id']!r} did not parse as part of `sources:` - check the end of the file"
-                )
-            os.replace(tmp, path)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        check(load_registry(Path(tmp)))
+        os.replace(tmp, path)
     finally:
-        os.close(folder_fd)
+        Path(tmp).unlink(missing_ok=True)
+
+
+def _append_to_registry(settings: Settings, entry: Mapping[str, Any]) -> None:
+    """Append one source as a YAML block at the end of the registry, keeping every existing line; all or nothing."""
+    path = settings.sources_file
+    original = path.read_text(encoding="utf-8")
+    top_level_keys = re.findall(r"^([A-Za-z_][\w-]*):", original, flags=re.MULTILINE)
+    if not top_level_keys or top_level_keys[-1] != "sources":
+        raise SourceError(f"{path}: `sources:` is not the last top-level key - move it to the end so new sources can be appended")
+    text = original + ("" if original.endswith("\n") else "\n") + _registry_block(entry)
+
+    def check(registry: Registry) -> None:
+        if entry["id"] not in registry.ids():
+            raise SourceError(f"{path}: the appended entry {entry['id']!r} did not parse as part of `sources:` - check the end of the file")
+
+    _replace_registry(settings, text, check)
+
+
+def _registry(settings: Settings) -> Registry:
+    return load_registry(settings.sources_file)
+
+
+def _provenance(source_id: str, filename: str, origin: str, location: str, sha: str, size: int, source: Source) -> dict[str, Any]:
+    # The same record the fetch layer writes beside every cached file.
+    return {
+        "source_id": source_id,
+        "filename": filename,
+        "origin": origin,
+        "location": location,
+        "retrieved_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "sha256": sha,
+        "bytes": size,
+        "kind": source.kind,
+        "copied_from": source.copied_from,
+    }
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _remove_if_empty(folder: Path, raw_root: Path) -> None:
+    if folder != raw_root and folder.is_dir() and not any(folder.iterdir()):
+        with contextlib.suppress(OSError):
+            folder.rmdir()
 
 
 def add_source(
@@ -268,6 +528,10 @@ def add_source(
     title: str | None = None,
     fmt: str | None = None,
     publisher: str | None = None,
+    *,
+    kind: str | None = None,
+    copied_from: str | None = None,
+    settings: Settings | None = None,
 ) -> Source:
     """Install a new source's file in ``data/raw/<id>/`` and record it in ``data/sources.yaml``.
 
@@ -276,127 +540,184 @@ def add_source(
     source_id
         New id (lower case, digits, ``_``); refused if the registry has it already.
     url
-        The official HTTPS address of the file (allowlisted publisher hosts only); downloaded through the same
-        checks as ``fetch`` (size cap, HTML error pages refused, magic bytes).
+        The official HTTPS address of the file (allowlisted publisher hosts only), downloaded with the fetch checks.
     file
         A file obtained by hand; copied (never moved), with provenance origin ``added by hand``.
     serves
-        Parameters the file serves, e.g. ``{"basis": "outturn", "year": "2022-23"}``; string values are read as
-        YAML scalars. Detected values fill in keys not given; a given value that contradicts the file is refused.
+        Parameters the file serves, e.g. ``{"basis": "outturn", "year": "2022-23"}``. Values the content gives fill
+        in the rest; a value the content contradicts, or a content key (year, basis, edition...) the file does not
+        confirm, is refused.
     title, fmt, publisher
-        Registry fields; ``fmt`` defaults to the format detected from the content.
-
-    Returns
-    -------
-    Source
-        The validated registry entry, with the file's sha256 and size pinned.
+        Registry fields. ``title`` is required when the content does not give one; ``fmt`` must agree with the
+        format recognised from the content.
+    kind, copied_from
+        ``official`` (the publisher's own file; the default for ``--url``) or ``third_party_extract`` (someone's copy
+        or extract, which needs ``copied_from``: where it was copied from). Required with ``--file``.
+    settings
+        Where the registry and data/raw are; resolved from the environment when not given.
 
     Raises
     ------
     SourceError
-        Bad id, duplicate id, both or neither of url/file, URL not allowed, file missing, or a contradiction
-        between ``serves`` and the file.
+        Bad id, duplicate id, both or neither of url/file, URL not allowed, file missing or too large, a file no
+        reader recognises, a title or kind missing, or a contradiction between ``serves`` and the file.
     ReaderError
         A revenue account file whose labels differ from the line mapping (the message names the missing line).
-    DownloadError
-        The download failed.
     """
+    settings = settings or Settings.from_environment()
     if not SOURCE_ID.match(source_id or ""):
         raise SourceError(f"sources add {source_id!r}: an id is lower-case letters, digits and '_' only, e.g. ro3_outturn_2022_23")
-    registry = load_registry()
-    if source_id in registry.ids():
-        raise SourceError(
-            f"sources add {source_id}: {paths.registry_path()} already has a source {source_id!r} - choose a new id; "
-            f"to accept a re-release of that file use `nao-analysis fetch {source_id} --accept-new-hash`"
-        )
     if bool(url) == bool(file):
         raise SourceError(f"sources add {source_id}: give exactly one of --url (official address) or --file (a file obtained by hand)")
+    _refuse_taken(source_id, _registry(settings), settings)
+    kind = kind or ("official" if url else None)
+    if kind not in KINDS:
+        raise SourceError(
+            f"sources add {source_id}: say what the file is with --kind official (the publisher's own file) or "
+            "--kind third_party_extract --copied-from WHERE (someone's copy or extract of it)"
+        )
+    if kind == "third_party_extract" and not copied_from:
+        raise SourceError(f"sources add {source_id}: --kind third_party_extract needs --copied-from (the address it was copied from)")
+    for name, value in (("title", title), ("publisher", publisher), ("copied-from", copied_from)):
+        if value and CONTROL.search(value):
+            raise SourceError(f"sources add {source_id}: --{name} contains a control character (a newline?) - give it on one line")
     wanted = _parse_serves(serves)
 
     if url:
-        check_url_allowed(url, f"sources add {source_id}")
+        from nao_analysis.sources.policy import check_url_allowed
+
+        check_url_allowed(url, f"sources add {source_id}", settings)
         filename = _filename_from_url(url, source_id)
+        shown = url
     else:
         local = Path(file).expanduser()
         if not local.is_file():
             raise SourceError(f"sources add {source_id}: --file {str(file)!r} is not a file - give the path of the downloaded file")
         filename = local.name
-    if filename.startswith(".") or "/" in filename or "\\" in filename:
-        raise SourceError(f"sources add {source_id}: file name {filename!r} is hidden or not plain - rename the file")
+        shown = str(local)
+        _check_size(local, Path(filename).suffix or "csv", shown)
+    _check_plain_name(source_id, filename)
 
-    staging_dir = paths.raw_dir() / source_id
-    target = staging_dir / filename
-    if target.exists():
-        raise SourceError(f"sources add {source_id}: {target} already exists without a registry entry - delete it first")
-    tmp = _new_temp(target)
-    try:
-        if url:
-            from nao_analysis.sources.download import download_to
-
-            download_to(url, tmp, expect_binary=not filename.lower().endswith((".csv", ".json", ".geojson", ".txt")))
-        else:
-            shutil.copyfile(local, tmp)
-        detected = detect_format(tmp)
-        _check_serves_against_content(source_id, tmp, detected, wanted)
-        serves_final = {**detected.serves, **wanted}
-        if detected.format.startswith(("ro3_", "ra_")) and serves_final.get("year"):
-            try:
-                check_revenue_account_lines(tmp, str(serves_final["year"]))
-            except ReaderError as exc:
-                # Name the file the user gave, not the temporary copy being checked.
-                exc.args = (str(exc).replace(str(tmp), str(local if file else url)),)
-                raise
-        sha, size = sha256_of(tmp), tmp.stat().st_size
-        entry = _entry(
-            source_id,
-            filename,
-            sha,
-            size,
-            url=url,
-            origin=None if url else local,
-            serves=serves_final,
-            detected=detected,
-            title=title,
-            fmt=fmt,
-            publisher=publisher,
-        )
+    folder = settings.raw_dir / source_id
+    target = folder / filename
+    with _sigterm_as_exception():
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=target.suffix)
+        os.close(fd)
+        tmp = Path(name)
         try:
-            source = Source.model_validate(entry)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            raise SourceError(
-                f"sources add {source_id}: {'.'.join(str(p) for p in first['loc'])}: {first['msg']} - fix the option"
-            ) from None
-        provenance = Provenance(
-            source_id,
-            filename,
-            "download" if url else "added by hand",
-            url or str(local.resolve()),
-            _now(),
-            sha,
-            size,
-            source.kind,
-            source.copied_from,
-        )
-        _install(tmp, target, provenance)
-    finally:
-        _discard(tmp, target)
-    try:
-        _append_to_registry(entry)
-    except BaseException:
-        # A file with no registry entry would be a stranger in data/raw.
-        _drop_cached(cache_path(source, source.primary))
-        raise
+            if url:
+                from nao_analysis.sources.download import download_to
+
+                download_to(url, tmp, settings, expect_binary=not filename.lower().endswith((".csv", ".json", ".geojson", ".txt")))
+            else:
+                shutil.copyfile(local, tmp)
+            detected = _recognise(source_id, tmp, shown)
+            _check_size(tmp, detected.format, shown)
+            _check_serves_against_content(source_id, detected, wanted)
+            serves_final = {**detected.serves, **wanted}
+            if fmt and fmt != detected.format:
+                raise SourceError(
+                    f"sources add {source_id}: --format {fmt} but the content is {detected.format} - leave --format out "
+                    "(it is recognised from the content)"
+                )
+            if detected.format.startswith(("ro3_", "ra_")):
+                try:
+                    check_revenue_account_lines(tmp, str(serves_final["year"]), settings)
+                except ReaderError as exc:
+                    # Name the file the user gave, not the temporary copy being checked.
+                    exc.args = (str(exc).replace(str(tmp), shown),)
+                    raise
+            if not (title or detected.title):
+                raise SourceError(
+                    f"sources add {source_id}: the file does not say what it is - give --title, e.g. the publisher's table title"
+                )
+            sha, size = _sha256(tmp), tmp.stat().st_size
+            entry = _entry(
+                source_id,
+                filename,
+                sha,
+                size,
+                url=url,
+                origin=None if url else local,
+                serves=serves_final,
+                title=title or detected.title,
+                fmt=detected.format,
+                publisher=publisher,
+                kind=kind,
+                copied_from=copied_from,
+            )
+            try:
+                source = Source.model_validate(entry)
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                raise SourceError(
+                    f"sources add {source_id}: {'.'.join(str(p) for p in first['loc'])}: {first['msg']} - fix the option"
+                ) from None
+            record = _provenance(
+                source_id, filename, "download" if url else "added by hand", url or str(local.resolve()), sha, size, source
+            )
+            with registry_lock(settings):
+                # Checked again under the lock: another add of this id may have finished meanwhile.
+                _refuse_taken(source_id, _registry(settings), settings)
+                if target.exists():
+                    raise SourceError(f"sources add {source_id}: {target} already exists without a registry entry - delete it first")
+                # Record first, file second: a reader that sees the file also sees its record.
+                write_text_atomic(target.with_name(target.name + ".provenance.json"), json.dumps(record, indent=2) + "\n")
+                try:
+                    move_into_place(tmp, target)
+                    _append_to_registry(settings, entry)
+                except BaseException:
+                    # Ours alone: the lock is held and the target did not exist before.
+                    target.unlink(missing_ok=True)
+                    target.with_name(target.name + ".provenance.json").unlink(missing_ok=True)
+                    raise
+        finally:
+            tmp.unlink(missing_ok=True)
+            _remove_if_empty(folder, settings.raw_dir)
     return source
 
 
-def _check_serves_against_content(source_id: str, path: Path, detected: DetectedFormat, wanted: Mapping[str, Any]) -> None:
+def _refuse_taken(source_id: str, registry: Registry, settings: Settings) -> None:
+    if source_id in registry.ids():
+        raise SourceError(
+            f"sources add {source_id}: {settings.sources_file} already has a source {source_id!r} - choose a new id "
+            f"(or `nao-analysis sources remove {source_id}` first); to accept the publisher's re-release of that file use "
+            f"`nao-analysis fetch {source_id} --accept-new-hash`"
+        )
+
+
+def _recognise(source_id: str, tmp: Path, shown: str) -> DetectedFormat:
+    try:
+        return detect_format(tmp)
+    except SourceError as exc:
+        raise SourceError(f"sources add {source_id}: {str(exc).replace(str(tmp), shown)}") from None
+
+
+def _check_revenue_title(source_id: str, detected: DetectedFormat) -> None:
+    revenue = detected.format.startswith(("ro3_", "ra_", "revenue_account_"))
+    missing = [k for k in ("basis", "year") if revenue and k not in detected.serves]
+    if missing:
+        raise SourceError(
+            f"sources add {source_id}: the file does not say its {' and '.join(missing)} (no title row or sheet name naming it) "
+            "- add the publisher's file with its title rows, not an export without them"
+        )
+
+
+def _check_serves_against_content(source_id: str, detected: DetectedFormat, wanted: Mapping[str, Any]) -> None:
+    _check_revenue_title(source_id, detected)
     for key, found in detected.serves.items():
         if key in wanted and str(wanted[key]) != str(found):
             raise SourceError(
-                f"sources add {source_id}: --serves {key}={wanted[key]} but the file says {key} {found} (from its title or sheet names) "
+                f"sources add {source_id}: --serves {key}={wanted[key]} but the file says {key} {found} (from its content) "
                 "- check you have the right file, or correct --serves"
             )
+    unconfirmed = sorted(k for k in wanted if k in CONTENT_KEYS and k not in detected.serves)
+    if unconfirmed:
+        raise SourceError(
+            f"sources add {source_id}: --serves {unconfirmed[0]}={wanted[unconfirmed[0]]} cannot be checked: a {detected.format} "
+            f"file does not show its {unconfirmed[0]} - leave it out, or add the file that shows it"
+        )
 
 
 def _entry(
@@ -408,26 +729,88 @@ def _entry(
     url: str | None,
     origin: Path | None,
     serves: dict[str, Any],
-    detected: DetectedFormat,
-    title: str | None,
-    fmt: str | None,
+    title: str,
+    fmt: str,
     publisher: str | None,
+    kind: str,
+    copied_from: str | None,
 ) -> dict[str, Any]:
     today = dt.date.today().isoformat()
     entry: dict[str, Any] = {
         "id": source_id,
-        "title": title or detected.title or filename,
+        "title": title,
         "publisher": publisher or (urlparse(url).hostname if url else "not recorded (file added by hand; give --publisher)"),
-        "kind": "official",
-        "format": fmt or detected.format,
+        "kind": kind,
+        "format": fmt,
     }
     if url:
         entry["url"] = url
     entry["licence"] = "not recorded - check the publisher's terms (UK official statistics are usually OGL-3.0)"
     if serves:
         entry["serves"] = serves
+    if copied_from:
+        entry["copied_from"] = copied_from
     entry["added"] = today
     if origin is not None:
         entry["notes"] = f"Added by hand from {origin.name} on {today}; the file is not downloadable from this entry (no url)."
     entry["files"] = [{"filename": filename, "sha256": sha, "bytes": size}]
     return entry
+
+
+def _editions_using(source_id: str, settings: Settings) -> list[str]:
+    users = []
+    for path in sorted(settings.editions_dir.glob("*.yaml")):
+        with contextlib.suppress(OSError, yaml.YAMLError):
+            figures = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("figures") or {}
+            for figure_id, values in figures.items():
+                for name, value in (values or {}).items():
+                    if value == source_id or (isinstance(value, list) and source_id in value):
+                        users.append(f"editions/{path.name} {figure_id}.{name}")
+    return users
+
+
+def remove_source(source_id: str, *, settings: Settings | None = None) -> Source:
+    """Remove a source from ``data/sources.yaml`` and its cached files from ``data/raw/<id>/``.
+
+    Refused while an edition names the source (the edition would stop loading). The entry's block (and the comment
+    line ``sources add`` wrote above it) is cut from the registry text; every other line stays as it was.
+
+    Raises
+    ------
+    SourceError
+        Unknown id, an edition still uses it, or the registry would not parse without it.
+    """
+    settings = settings or Settings.from_environment()
+    with _sigterm_as_exception(), registry_lock(settings):
+        registry = _registry(settings)
+        if source_id not in registry.ids():
+            raise SourceError(
+                f"sources remove {source_id}: {settings.sources_file} has no source {source_id!r} - see `nao-analysis sources`"
+            )
+        users = _editions_using(source_id, settings)
+        if users:
+            raise SourceError(f"sources remove {source_id}: still used by {', '.join(users)} - point those at another source first")
+        source = registry.get(source_id)
+        text = settings.sources_file.read_text(encoding="utf-8")
+        block = re.search(
+            rf"^(?:# added with `nao-analysis sources add`[^\n]*\n)?- id: {re.escape(source_id)}\n(?:(?!- id:|# added with)[^\n]*\n?)*",
+            text,
+            flags=re.MULTILINE,
+        )
+        if not block:
+            raise SourceError(
+                f"sources remove {source_id}: its entry in {settings.sources_file} is not a plain `- id: {source_id}` block "
+                "- remove it by hand"
+            )
+
+        def check(new: Registry) -> None:
+            if source_id in new.ids() or len(new.ids()) != len(registry.ids()) - 1:
+                raise SourceError(f"sources remove {source_id}: cutting its block would change other entries - remove it by hand")
+
+        _replace_registry(settings, text[: block.start()] + text[block.end() :], check)
+        folder = settings.raw_dir / source_id
+        for file in source.files:
+            for path in (folder / file.filename, folder / (file.filename + ".provenance.json")):
+                path.unlink(missing_ok=True)
+        _remove_if_empty(folder, settings.raw_dir)
+    return source
