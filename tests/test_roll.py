@@ -181,9 +181,10 @@ class TestRollByCoverage:
         fig05 = _figures(_roll(roll_settings, "next", "offline", 1)[0])["fig05"]
         assert (fig05["source"], fig05["partial_coverage"]) == ("fingertips_93517_2021_22", False)
 
-    def test_run_label_follows_the_basis(self, roll_settings):
+    def test_no_stored_label_can_contradict_the_basis(self, roll_settings):
+        # The recipe computes the basis label from the parameters (tests/test_parameter_truth.py checks it).
         path, _ = _roll(roll_settings, "next", "offline", 2, ["fig03.base_year=2013-14", "fig03.basis=outturn"])
-        assert _figures(path)["fig03"]["run_label"] == "Outturn basis (RO3)"
+        assert "run_label" not in _figures(path)["fig03"]
 
     def test_header_names_the_figures_ready_and_those_that_wait(self, roll_settings):
         path, _ = _roll(roll_settings, "next", "offline", 2, ["fig03.base_year=2013-14", "fig03.basis=outturn"])
@@ -265,7 +266,7 @@ class TestNewEdition:
         base.update(name="mini", figures={"fig03": base["figures"]["fig03"], "fig05": base["figures"]["fig05"]})
         (editions / "mini.yaml").write_text(yaml.safe_dump(base, sort_keys=False))
         path, _ = _roll(roll_settings, "mini-next", "mini", 1, ["fig03.base_year=2013-14"])
-        edition = load_edition("mini-next")
+        edition = load_edition("mini-next", settings=roll_settings)
         assert edition.figures["fig03"].target_source == "ro3_outturn_2022_23"
         assert not yaml.safe_load(path.read_text())["title"].startswith("INCOMPLETE")
 
@@ -308,15 +309,15 @@ class TestNewEdition:
 class TestLatestEdition:
     """editions/latest.yaml: the method on the newest data in the mirror, saying per figure what could not move."""
 
-    def test_it_loads(self):
-        assert load_edition("latest").figures["fig03"].target_year == "2022-23"
+    def test_it_loads(self, settings):
+        assert load_edition("latest", settings=settings).figures["fig03"].target_year == "2022-23"
 
-    def test_every_figure_says_what_moved_forward_or_why_not(self):
-        edition = load_edition("latest")
+    def test_every_figure_says_what_moved_forward_or_why_not(self, settings):
+        edition = load_edition("latest", settings=settings)
         assert {d.figure for d in edition.header.deviations} == set(edition.figures)
 
-    def test_spending_deaths_and_prices_reach_the_newest_the_mirror_has(self):
-        figures = load_edition("latest").figures
+    def test_spending_deaths_and_prices_reach_the_newest_the_mirror_has(self, settings):
+        figures = load_edition("latest", settings=settings).figures
         assert (figures["fig03"].target_source, figures["fig02"].end_year, figures["fig03"].deflator) == (
             "ro3_outturn_2022_23",
             2023,

@@ -19,6 +19,7 @@ from http_server import Reply  # noqa: E402
 from nao_analysis import paths  # noqa: E402
 from nao_analysis.cli import main  # noqa: E402
 from nao_analysis.errors import ReaderError, SourceError  # noqa: E402
+from nao_analysis.settings import Settings  # noqa: E402
 from nao_analysis.sources import fetch, load_registry  # noqa: E402
 from nao_analysis.sources.manage import add_source, detect_format  # noqa: E402
 
@@ -80,7 +81,7 @@ class TestAddSourceByFile:
 
     def test_fetch_resolves_the_new_source(self, registry, ro3_2022_23):
         add_source("ro3_hand_2022_23", file=ro3_2022_23, kind="official")
-        assert fetch("ro3_hand_2022_23").read_bytes() == ro3_2022_23.read_bytes()
+        assert fetch("ro3_hand_2022_23", Settings.from_environment()).path.read_bytes() == ro3_2022_23.read_bytes()
 
     def test_duplicate_id_is_refused(self, registry, ro3_2022_23):
         with pytest.raises(SourceError, match="already has a source 'ro3_outturn_2022_23'.*--accept-new-hash"):
@@ -143,7 +144,7 @@ class TestAddSourceByFile:
             == 0
         )
         assert capsys.readouterr().out.startswith(f"added ro3_cli: {ro3_2022_23.name} sha256 ")
-        assert load_registry().get("ro3_cli").serves == {"basis": "outturn", "year": "2022-23"}
+        assert load_registry(Settings.from_environment()).get("ro3_cli").serves == {"basis": "outturn", "year": "2022-23"}
 
 
 class TestAddSourceByUrl:

@@ -145,12 +145,12 @@ class TestContentCheck:
         table.to_csv(current, index=False)
         source = add_source("fingertips_93517_by_hand", file=current, kind="official")
         assert (source.serves["indicator_id"], source.serves["area_type_id"]) == (93517, 402)
-        assert fetch("fingertips_93517_by_hand").read_bytes() == current.read_bytes()
+        assert fetch("fingertips_93517_by_hand", Settings.from_environment()).path.read_bytes() == current.read_bytes()
 
     def test_fingertips_csv_added_by_hand_is_fetchable(self, registry, raw_file):
         sample = raw_file("fingertips_93517_sample")
         add_source("fingertips_by_hand", file=sample, kind="official")
-        assert fetch("fingertips_by_hand").read_bytes() == sample.read_bytes()
+        assert fetch("fingertips_by_hand", Settings.from_environment()).path.read_bytes() == sample.read_bytes()
 
 
 class TestNotMistaken:
@@ -202,7 +202,7 @@ class TestConcurrencyAndSignals:
         with ThreadPoolExecutor(3) as pool:
             runs = list(pool.map(lambda _: subprocess.run(command, env=env, capture_output=True, text=True), range(3)))
         assert sorted(r.returncode for r in runs) == [0, 2, 2]
-        assert fetch("ro3_race").read_bytes() == ro3.read_bytes()
+        assert fetch("ro3_race", Settings.from_environment()).path.read_bytes() == ro3.read_bytes()
 
     def test_sigterm_during_add_leaves_no_temporary_file(self, registry, raw_file):
         script = textwrap.dedent(

@@ -15,7 +15,7 @@ what years the source's data holds, not which release it is.
   ``data/manual/source_coverage.csv``;
 - only when no registered source covers a year is a newer file requested: a placeholder id and one ``needs``
   line saying where to get it and the exact ``nao-analysis sources add`` command;
-- labels and descriptions are recomputed from the new parameters (Figure 3's ``run_label`` follows ``basis``;
+- labels and descriptions are recomputed from the new parameters (Figure 3's basis label is computed by its recipe from ``basis``;
   Figure 5's ``partial_coverage`` follows its source).
 
 No environment variable is read or written here: every place comes from the :class:`~nao_analysis.settings.Settings`
@@ -667,13 +667,8 @@ class _Roller:
 
     # -- labels -----------------------------------------------------------------------------------------------
     def _relabel(self, result: FigureRoll, overrides: Mapping[str, Any]) -> None:
+        # Labels such as Figure 3's basis line are computed by the recipe from the parameters, never stored here.
         values = result.values
-        if "run_label" in values and "run_label" not in overrides and "basis" in values:
-            # A rolled run is never the published run: its label says the basis, never "as published".
-            label = {"outturn": "Outturn basis (RO3)", "budget": "Budget basis (RA), not the outturn the NAO used"}.get(values["basis"])
-            if label and label != values["run_label"]:
-                result.notes.append(f"{self.figure_id}.run_label: {values['run_label']!r} -> {label!r} (basis {values['basis']})")
-                values["run_label"] = label
         source = values.get("source")
         if "partial_coverage" in values and "partial_coverage" not in overrides and source in self.registry.ids():
             coverage = coverage_of(self.registry.get(source), self.context.declared)
