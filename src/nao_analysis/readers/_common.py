@@ -95,9 +95,7 @@ def check_data_file(path: Path, *, text: bool | None = None) -> None:
     if not is_text:
         return
     if head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in head:
-        raise ReaderError(
-            path, "is UTF-16 or binary text, not UTF-8", "save it again as CSV UTF-8 (or fetch the publisher's file again)"
-        )
+        raise ReaderError(path, "is UTF-16 or binary text, not UTF-8", "save it again as CSV UTF-8 (or fetch the publisher's file again)")
     if not head.strip(b" \t\r\n\xef\xbb\xbf,;"):
         # Only whitespace and separators in the first 4 KB: look at the rest without loading it.
         with open(path, "rb") as handle:
@@ -150,7 +148,9 @@ def _open_zip(path: Path, limits: Limits) -> zipfile.ZipFile:
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
-        raise ReaderError(path, f"cannot be opened as a workbook ({exc})", "check the download is complete; fetch it again") from None
+        raise ReaderError(
+            path, f"cannot be opened as a workbook ({exc})", "check the download is complete; delete it and fetch the source again"
+        ) from None
     total = sum(info.file_size for info in archive.infolist())
     if total > limits.max_unzipped_bytes:
         archive.close()

@@ -278,8 +278,8 @@ def cached_read(
     reader_fn: Callable[..., pd.DataFrame],
     path: Path,
     *,
-    settings: Settings | None,
     reader_version: str,
+    settings: Settings | None = None,
     force: bool = False,
     **kwargs: Any,
 ) -> pd.DataFrame:

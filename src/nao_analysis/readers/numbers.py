@@ -140,9 +140,15 @@ def parse_number(value: object, convention: NumberConvention, *, path: str | Pat
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+_FIX = (
+    "fix the cell or use the publisher's official file "
+    "(if the text is the publisher's marker for no data, add the marker to NO_DATA_MARKERS of the reader)"
+)
+
+
 def _refuse(path, sheet, cell, value, why: str) -> None:
     where = f"{cell}: " if cell else ""
-    raise ReaderError(path, f"{where}{str(value)[:60]!r} {why}", "fix the cell or use the publisher's official file", sheet=sheet)
+    raise ReaderError(path, f"{where}{str(value)[:60]!r} {why}", _FIX, sheet=sheet)
 
 
 def parse_numbers(values, convention: NumberConvention, *, path, sheet=None, cells) -> list[float]:

@@ -393,7 +393,9 @@ def read_revenue_account_totals(path: Path, lines: Mapping[str, str]) -> pd.Seri
         return pd.Series({line_id: float("nan") for line_id in located}, name="england_gbp_thousands")
     return pd.Series(
         {
-            line_id: parse_gbp_thousands(grid.cells[row, col], path=path, sheet=grid.sheet, where=cell_name(row, col, grid.header_label(col)))
+            line_id: parse_gbp_thousands(
+                grid.cells[row, col], path=path, sheet=grid.sheet, where=cell_name(row, col, grid.header_label(col))
+            )
             for line_id, (col, _, _) in located.items()
         },
         name="england_gbp_thousands",
