@@ -303,13 +303,20 @@ def read_csv_cells(path: Path, *, encoding: str = "utf-8-sig") -> np.ndarray:
     path = Path(path)
     check_data_file(path, text=True)
     check_limits(path)
-    try:
-        with open(path, newline="", encoding=encoding) as handle:
-            rows = list(csv.reader(handle))
-    except UnicodeDecodeError as exc:
-        raise ReaderError(path, f"is not UTF-8 text (byte {exc.start})", "save it again as CSV UTF-8") from None
-    except csv.Error as exc:
-        raise ReaderError(path, f"cannot be parsed as CSV ({exc})", "fetch the file again") from None
+    rows = None
+    # Spreadsheet programs on Windows save "CSV" in cp1252 (e.g. an O-umlaut in "Ynys Môn"): accepted as
+    # a second choice; anything neither decodes is refused.
+    for attempt in (encoding, "cp1252"):
+        try:
+            with open(path, newline="", encoding=attempt) as handle:
+                rows = list(csv.reader(handle))
+            break
+        except UnicodeDecodeError as exc:
+            problem = exc
+        except csv.Error as exc:
+            raise ReaderError(path, f"cannot be parsed as CSV ({exc})", "fetch the file again") from None
+    if rows is None:
+        raise ReaderError(path, f"is not UTF-8 or Windows-1252 text (byte {problem.start})", "save it again as CSV UTF-8") from None
     width = max((len(r) for r in rows), default=0)
     cells = np.full((len(rows), width), "", dtype=object)
     for i, row in enumerate(rows):
