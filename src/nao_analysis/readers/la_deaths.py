@@ -106,7 +106,9 @@ def read_la_drug_deaths(path: Path) -> pd.DataFrame:
         name = " ".join(str(cells[row, name_col]).split())
         for col, year in years.items():
             value = parse_number(cells[row, col], NUMBERS, path=path, cell=cell_name(row, col, header[col]))
-            records.append({"code": code, "name": name, "level": area_level(code), "measure": "all_drug_poisoning", "year": year, "deaths": value})
+            records.append(
+                {"code": code, "name": name, "level": area_level(code), "measure": "all_drug_poisoning", "year": year, "deaths": value}
+            )
     frame = pd.DataFrame.from_records(records)
     frame["deaths"] = frame["deaths"].astype(float)
     duplicated = frame.duplicated(["code", "year"])

@@ -32,6 +32,7 @@ from nao_analysis.errors import ReaderError
 # [0-9], not \d: Python's \d also matches Arabic-Indic and other Unicode digits.
 _WHOLE = re.compile(r"-?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)")
 _DECIMAL = re.compile(r"-?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?|-?\.[0-9]+")
+_SCIENTIFIC = re.compile(r"-?(?:[0-9]+(?:\.[0-9]+)?|\.[0-9]+)[eE][-+]?[0-9]{1,3}")
 
 #: Markers the UK statistical producers use for "no figure": not submitted / not applicable ([x], x),
 #: confidential or suppressed ([c], c), not available (.., ...), nil or not applicable (-, :), [z].
@@ -49,13 +50,16 @@ class NumberConvention:
         whole-number tables (£ thousand, counts), where ``1.085`` is refused as a European-style thousand.
     markers
         Texts (compared lower-case, stripped) meaning *no data*; blank always means no data.
+    exponent
+        Whether ``8.1e-4`` is part of the convention (only for extracts written by statistical software).
     """
 
     decimals: bool
     markers: frozenset[str] = field(default=GOVERNMENT_MARKERS)
+    exponent: bool = False
 
     def with_markers(self, *extra: str) -> NumberConvention:
-        return NumberConvention(self.decimals, self.markers | {m.lower() for m in extra})
+        return NumberConvention(self.decimals, self.markers | {m.lower() for m in extra}, self.exponent)
 
 
 #: Whole numbers (£ thousand, deaths, people in treatment) with the government markers.
@@ -128,6 +132,8 @@ def parse_number(value: object, convention: NumberConvention, *, path: str | Pat
     grammar = _DECIMAL if convention.decimals else _WHOLE
     if grammar.fullmatch(text):
         return float(text.replace(",", ""))
+    if convention.exponent and _SCIENTIFIC.fullmatch(text):
+        return float(text)
     if not convention.decimals and _DECIMAL.fullmatch(text):
         _refuse(
             path,

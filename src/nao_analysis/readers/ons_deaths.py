@@ -252,7 +252,9 @@ def read_drug_deaths_extract(path: Path, country: str = "England") -> pd.DataFra
     missing = [c for c in EXTRACT_COLUMNS if c not in header]
     if missing:
         raise ReaderError(
-            path, f"missing columns {sorted(missing)}; {closest(missing[0], cells[0])}", "expected the Table 1 extract with sex, year and both measures"
+            path,
+            f"missing columns {sorted(missing)}; {closest(missing[0], cells[0])}",
+            "expected the Table 1 extract with sex, year and both measures",
         )
     at = {name: header.index(name) for name in EXTRACT_COLUMNS}
     records = []
