@@ -232,7 +232,7 @@ def _check_extent(path: Path, sheet: str, rows: int, cols: int, limits: Limits) 
         )
 
 
-_ODS_TAG = re.compile(rb"<table:table\b([^>]*)>|<table:table-row\b([^>]*?)(/?)>|</table:table>")
+_ODS_TAG = re.compile(rb"<table:table(?=[\s>])([^>]*)>|<table:table-row\b([^>]*?)(/?)>|</table:table>")
 _ODS_CELL = re.compile(rb"<table:(?:covered-)?table-cell\b([^>]*?)(/?)>")
 _ODS_REPEAT_ROWS = re.compile(rb'table:number-rows-repeated="(\d+)"')
 _ODS_REPEAT_COLS = re.compile(rb'table:number-columns-repeated="(\d+)"')
@@ -264,7 +264,7 @@ def _scan_ods(path: Path, limits: Limits) -> None:
                 continue
             end = data.find(b"</table:table-row>", match.end())
             span = data[match.end() : end]
-            if b"office:value-type" in span or b"<text:p" in span:
+            if b"office:value-type" in span or b"<text:p" in span or b"table:formula" in span:
                 row += repeats
                 last_row = row
                 last_col = max(last_col, _ods_row_width(path, sheet, row - repeats, span))
