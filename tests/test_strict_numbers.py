@@ -34,7 +34,9 @@ class TestAccepted:
 
 
 class TestRefused:
-    @pytest.mark.parametrize("text", ["inf", "Infinity", "-inf", "nan", "NaN", "1_000", "\u0661\u0662\u0663", "1e3", "1,08", "12 345", "£5", "(76)"])
+    @pytest.mark.parametrize(
+        "text", ["inf", "Infinity", "-inf", "nan", "NaN", "1_000", "\u0661\u0662\u0663", "1e3", "1,08", "12 345", "£5", "(76)"]
+    )
     def test_text_outside_the_grammar_is_an_error(self, text):
         with pytest.raises(ReaderError, match="is not a number"):
             parse_number(text, WHOLE_NUMBERS, **WHERE)
@@ -88,7 +90,9 @@ class TestOnRealFiles:
         column = rows[header].index("Substance misuse - Treatment for drug misuse in adults")
         bad = _rewrite_cell(source, tmp_path / "RA_2021-22.csv", "Bristol UA", column, text)
         line = next(i for i, row in enumerate(rows) if row and row[2] == "Bristol UA") + 1
-        with pytest.raises(ReaderError, match=rf"row {line}, column 'Substance misuse - Treatment for drug misuse in adults' \(\w+\): '{text}'"):
+        with pytest.raises(
+            ReaderError, match=rf"row {line}, column 'Substance misuse - Treatment for drug misuse in adults' \(\w+\): '{text}'"
+        ):
             read_revenue_account(bad, {"adult_drug_treatment": "Substance misuse - Treatment for drug misuse in adults"})
 
     def test_deflator_text_infinity_is_refused(self, tmp_path):
