@@ -258,7 +258,7 @@ class TestCsewLayouts:
 
         source = raw_file("csew_drug_misuse_2016_17")
         sheets = {}
-        for index, (name, frame) in enumerate(read_workbook(source).items()):
+        for index, frame in enumerate(read_workbook(source).values()):
             cells = frame.to_numpy(dtype=object)
             if cells.shape[1] > 2:
                 cells = np.hstack([cells[:, :1], cells[:, :0:-1]])

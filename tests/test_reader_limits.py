@@ -56,7 +56,8 @@ def _ods_with_repeated_rows(path, repeats: int):
         "<office:body><office:spreadsheet>"
         '<table:table table:name="RO3_LA_Data">'
         f'<table:table-row table:number-rows-repeated="{repeats}">'
-        '<table:table-cell office:value-type="float" office:value="1" table:number-columns-repeated="20"><text:p>1</text:p></table:table-cell>'
+        '<table:table-cell office:value-type="float" office:value="1" table:number-columns-repeated="20">'
+        "<text:p>1</text:p></table:table-cell>"
         "</table:table-row></table:table></office:spreadsheet></office:body></office:document-content>"
     )
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
