@@ -235,3 +235,51 @@ def read_district_upper_tier_lookup(path: Path) -> pd.DataFrame:
     if out.empty:
         raise ReaderError(path, "no English districts", "give the England and Wales district lookup")
     return out
+
+
+_DISTRICT_UPPER_TIER = re.compile(r"^ltla(\d{2})_?(cd|code)$")
+
+
+def detect(path: Path) -> dict | None:
+    """Recognise an ONS lookup CSV by its header (the code-change table, or a district-to-upper-tier lookup).
+
+    Returns
+    -------
+    dict or None
+        ``{"format": "csv", "serves": {"lookup": "la_code_changes"} | {"lookup": "district_upper_tier",
+        "lookup_vintage": "2021"}, "title": ...}``; None otherwise. Boundary files themselves are recognised
+        by :func:`nao_analysis.readers.detect.identify` from their structure.
+    """
+    from nao_analysis.readers._common import check_data_file, read_text_head
+
+    path = Path(path)
+    if path.suffix.lower() != ".csv":
+        return None
+    check_data_file(path, text=True)
+    head = read_text_head(path, 1)
+    if not head:
+        return None
+    labels = [c.strip().lstrip("\ufeff").lower() for c in head[0]]
+    if {"oldcd", "newcd", "type", "start"} <= set(labels):
+        return {
+            "format": "csv",
+            "reader": "read_code_changes",
+            "serves": {"lookup": "la_code_changes"},
+            "title": "Local authority code changes",
+        }
+    if {"ltlacd", "ctycd"} <= set(labels):
+        return {
+            "format": "csv",
+            "serves": {"lookup": "district_upper_tier", "lookup_vintage": "2014"},
+            "title": "District to county lookup (2014)",
+        }
+    for label in labels:
+        match = _DISTRICT_UPPER_TIER.match(label)
+        if match and any(re.match(rf"^utla{match.group(1)}_?(cd|code)$", other) for other in labels):
+            vintage = f"20{match.group(1)}"
+            return {
+                "format": "csv",
+                "serves": {"lookup": "district_upper_tier", "lookup_vintage": vintage},
+                "title": f"Lower-tier to upper-tier local authority lookup ({vintage})",
+            }
+    return None
