@@ -69,3 +69,18 @@ class TestRsx:
 
     def test_read_through_the_merged_header_layout(self):
         assert read_rsx(mirror_path(RSX)).attrs["layout"] == "merged_header"
+
+
+class TestDistrictLookups:
+    @pytest.mark.parametrize(
+        "source_id", ["lookup_ltla14", "lookup_ltla21_utla21_apr2021", "lookup_ltla19_utla19_geographr", "lookup_ltla23_utla23_geographr"]
+    )
+    def test_every_layout_maps_adur_to_west_sussex(self, raw_file, source_id):
+        from nao_analysis.readers.boundaries import read_district_upper_tier_lookup
+
+        lookup = read_district_upper_tier_lookup(raw_file(source_id)).set_index("district_code")
+        assert lookup.loc["E07000223", ["district_name", "upper_tier_code", "upper_tier_name"]].tolist() == [
+            "Adur",
+            "E10000032",
+            "West Sussex",
+        ]

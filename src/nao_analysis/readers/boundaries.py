@@ -204,30 +204,51 @@ def read_code_changes(path: Path) -> pd.DataFrame:
         raise ReaderError(path, f"failed validation: {str(exc).splitlines()[0]}", "fix the lookup file") from None
 
 
-def read_district_upper_tier_lookup(path: Path) -> pd.DataFrame:
-    """Read a district-to-county lookup (ONS Visual ``ltla14-lookup.csv`` layout: ``ltlacd, ltlanm, ctycd, ctynm``).
+_LOOKUP_COLUMNS = {
+    "district_code": re.compile(r"^ltla(\d{2})?_?(cd|code)$"),
+    "district_name": re.compile(r"^ltla(\d{2})?_?(nm|name)$"),
+    "upper_tier_code": re.compile(r"^(cty|utla)(\d{2})?_?(cd|code)$"),
+    "upper_tier_name": re.compile(r"^(cty|utla)(\d{2})?_?(nm|name)$"),
+}
 
+
+def read_district_upper_tier_lookup(path: Path) -> pd.DataFrame:
+    """Read a district-to-upper-tier lookup, columns found by label in any order.
+
+    Layouts: ONS Visual ``ltla14-lookup.csv`` (``ltlacd, ltlanm, ctycd, ctynm``), ONS ``LTLA21CD, LTLA21NM,
+    UTLA21CD, UTLA21NM`` and the geographr conversions (``ltla21_code, ltla21_name, utla21_code, utla21_name``).
     Districts outside a two-tier county (unitary, metropolitan, London) are their own upper tier.
 
     Parameters
     ----------
     path : pathlib.Path
-        The CSV (source ``lookup_ltla14``).
+        The CSV (sources ``lookup_ltla14``, ``lookup_ltla21_utla21_apr2021``, ``lookup_ltla*_utla*_geographr``).
 
     Returns
     -------
     pandas.DataFrame
         ``district_code``, ``district_name``, ``upper_tier_code``, ``upper_tier_name`` (England only).
     """
-    frame = _read_lookup_csv(path, ["ltlacd", "ltlanm", "ctycd", "ctynm"])
-    out = pd.DataFrame(
-        {
-            "district_code": frame["ltlacd"].str.strip(),
-            "district_name": frame["ltlanm"].str.strip(),
-            "upper_tier_code": frame["ctycd"].str.strip(),
-            "upper_tier_name": frame["ctynm"].str.strip(),
-        }
-    )
+    from nao_analysis.readers._common import check_data_file, closest
+
+    path = Path(path)
+    check_data_file(path, text=True)
+    try:
+        frame = pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False)
+    except Exception as exc:  # parser errors of several types
+        raise ReaderError(path, f"cannot be read as CSV ({type(exc).__name__})", "re-fetch the lookup source") from None
+    columns = {}
+    for field, pattern in _LOOKUP_COLUMNS.items():
+        hit = next((c for c in frame.columns if pattern.match(str(c).strip().lower())), None)
+        if hit is None:
+            raise ReaderError(
+                path,
+                f"no {field.replace('_', ' ')} column; {closest(pattern.pattern.strip('^$'), [str(c) for c in frame.columns])}",
+                "give an ONS district-to-upper-tier lookup",
+                column=field,
+            )
+        columns[field] = hit
+    out = pd.DataFrame({field: frame[column].str.strip() for field, column in columns.items()})
     single_tier = out["upper_tier_code"] == ""
     out.loc[single_tier, "upper_tier_code"] = out.loc[single_tier, "district_code"]
     out.loc[single_tier, "upper_tier_name"] = out.loc[single_tier, "district_name"]
