@@ -28,6 +28,7 @@ DETECTORS: tuple[tuple[str, str], ...] = (
     ("nao_analysis.readers.deflators", "read_deflator"),
     ("nao_analysis.readers.csew", "read_csew"),
     ("nao_analysis.readers.fingertips", "read_fingertips_csv"),
+    ("nao_analysis.readers.ro_timeseries", "read_ro_england_timeseries"),
     ("nao_analysis.readers.boundaries", "read_district_upper_tier_lookup"),
 )
 #: Formats identified by structure alone (geography files), with the reader that reads them.
