@@ -314,3 +314,24 @@ class TestMissingCsewTables:
             ReaderError, match=r"no sheet titled .* closest labels in the file: 'Table 1\.0\d\s+Proportion of 16 to 59 year olds who used"
         ):
             read_csew_appendix_tables(variant)
+
+
+class TestMissingMeasures:
+    def test_2022_table_without_drug_misuse_names_the_closest_label(self, tmp_path):
+        from nao_analysis.readers.ons_deaths import read_drug_deaths_table1
+
+        source = mirror_path("ons-deaths/deathsrelatedtodrugpoisoningenglandandwales_2022reg.xlsx")
+        table = read_workbook(source)["Table 1"].to_numpy(dtype=object, copy=True)
+        table[table == "of which: Drug misuse"] = "of which: Drug abuse"
+        variant = write_xlsx(tmp_path / "renamed_measure.xlsx", {"Table 1": table})
+        with pytest.raises(ReaderError, match=r"no rows for 'drug misuse'; closest labels in the file: 'of which: Drug abuse'"):
+            read_drug_deaths_table1(variant)
+
+    def test_deflator_file_without_a_year_column_names_the_closest_header(self, tmp_path):
+        from nao_analysis.readers.deflators import read_hmt_deflator
+
+        source = mirror_path("deflators/GDP_Deflators_Qtrly_National_Accounts_December_2023_update.csv")
+        cells = load_cells(source)[None]
+        variant = write_xlsx(tmp_path / "no_years.xlsx", {"Deflators": cells[:8]})
+        with pytest.raises(ReaderError, match=r"closest labels in the file: 'GDP deflator at market prices"):
+            read_hmt_deflator(variant)

@@ -42,7 +42,7 @@ import pandera.pandas as pa
 from nao_analysis.errors import ReaderError
 from nao_analysis.readers._common import closest, load_cells, read_text_head
 from nao_analysis.readers.cache import cached_reader
-from nao_analysis.readers.numbers import WHOLE_NUMBERS, cell_name, parse_number
+from nao_analysis.readers.numbers import WHOLE_NUMBERS, cell_name, check_finite, parse_number
 
 #: Old DCLG/DLUHC authority codes (E-codes), e.g. ``E0101``.
 E_CODE = re.compile(r"^E\d{4}$")
@@ -332,6 +332,7 @@ def read_revenue_account(path: Path, lines: Mapping[str, str]) -> pd.DataFrame:
             "remove the duplicated row or fetch the official file again",
             sheet=grid.sheet,
         )
+    check_finite(tidy, path)
     try:
         tidy = REVENUE_ACCOUNT_SCHEMA.validate(tidy)
     except (pa.errors.SchemaError, pa.errors.SchemaErrors) as exc:
