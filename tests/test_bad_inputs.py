@@ -169,7 +169,9 @@ def as_fetched(path: Path) -> Path:
 
 def read_as_fetched(reader, path: Path, **kwargs) -> pd.DataFrame:
     """Parse ``path`` through the parsed cache, as a figure would parse a fetched file."""
-    return cached_read(reader, as_fetched(path), reader_version="corpus", **kwargs)
+    from nao_analysis.settings import Settings
+
+    return cached_read(reader, as_fetched(path), settings=Settings.from_environment(), reader_version="corpus", **kwargs)
 
 
 def read_ra_cached(path: Path) -> pd.DataFrame:
@@ -342,7 +344,9 @@ class TestFileContent:
             for sheet in ("Contents", table1):
                 if sheet in sheets:
                     renamed = "Deaths by sex and country" if sheet == table1 else sheet
-                    sheets[sheet].to_excel(writer, sheet_name=renamed, header=False, index=False)
+                    # A renamed sheet is found by its title; without the title too, nothing says it is Table 1.
+                    frame = sheets[sheet].iloc[3:] if sheet == table1 else sheets[sheet]
+                    frame.to_excel(writer, sheet_name=renamed, header=False, index=False)
         with pytest.raises(ReaderError) as caught:
             read_as_fetched(read_drug_deaths_table1, path)
         assert_actionable(caught.value, str(path), "the layout has changed")
