@@ -77,7 +77,9 @@ def _validate(name: str):
     def schema(frame: pd.DataFrame) -> pd.DataFrame:
         missing = [c for c in RECOMMENDATION_COLUMNS if c not in frame.columns]
         if missing:
-            raise NaoError(f"data/manual/{name}: missing column(s) {', '.join(missing)} - the header must be: {','.join(RECOMMENDATION_COLUMNS)}")
+            raise NaoError(
+                f"data/manual/{name}: missing column(s) {', '.join(missing)} - the header must be: {','.join(RECOMMENDATION_COLUMNS)}"
+            )
         return validate_recommendations(frame)
 
     return schema
@@ -172,7 +174,9 @@ def run(ctx: FigureContext) -> FigureResult:
         charts=[Chart(table_image, fill(TEXT["table_alt"], values), name="table"), Chart(chart, fill(TEXT["chart_alt"], values))],
         data={None: counts, "recommendations": recommendations.assign(unit="recommendation")},
         tables={"Assessments by theme": by_theme, "Recommendations": shown},
-        html_tables={None: table_html(shown, caption=fill(TEXT["caption"], {"title": title}), notes=notes, source=source, row_header_column=1)},
+        html_tables={
+            None: table_html(shown, caption=fill(TEXT["caption"], {"title": title}), notes=notes, source=source, row_header_column=1)
+        },
         text={"closing": fill(TEXT["closing"], values)},
         assumptions=list(ASSUMPTIONS),
         caveats=list(CAVEATS),

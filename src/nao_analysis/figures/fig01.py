@@ -101,9 +101,7 @@ MEASURE_WORDS = {
 
 TEXT = {
     "title": "Prevalence of drug use in England and Wales, {first_period} to {last_period}",
-    "subtitle": (
-        "The proportion of {age_group}-year-olds that report having taken any drug {measure_window} {trend} since {first_period}"
-    ),
+    "subtitle": ("The proportion of {age_group}-year-olds that report having taken any drug {measure_window} {trend} since {first_period}"),
     "trend_stable": "has remained largely unchanged",
     "trend_up": "has risen from {first_any:.1f}% to {last_any:.1f}%",
     "trend_down": "has fallen from {first_any:.1f}% to {last_any:.1f}%",
@@ -235,7 +233,10 @@ def _draw(series, gap, stops, p: Params, values: dict, title: str, subtitle: str
     last_tick = ticks.max()
     table_end = series[series.origin == "table"].year_ending.max()
     stopped = {r.drug_type: r for r in stops.itertuples()}
-    panels = [("Any drug, Class A, cannabis and cocaine", p.headline_drugs, HEADLINE_COLOURS), ("Other drugs", p.other_drugs, OTHER_COLOURS)]
+    panels = [
+        ("Any drug, Class A, cannabis and cocaine", p.headline_drugs, HEADLINE_COLOURS),
+        ("Other drugs", p.other_drugs, OTHER_COLOURS),
+    ]
     for index, (ax, (panel_title, drugs, palette)) in enumerate(zip(axes, panels, strict=True)):
         direct = index == 1  # the crowded panel is labelled at the line ends, not by a legend
         top = series[series.drug_type.isin(drugs)].percent.max() * (1.3 if direct else 1.15)
@@ -259,7 +260,16 @@ def _draw(series, gap, stops, p: Params, values: dict, title: str, subtitle: str
             from_quotes = rows[rows.origin == "quoted"]
             name = rows.series.iloc[0]
             ax.plot(from_table.year_ending, from_table.percent, marker=marker, markersize=4, color=colour, label=name)
-            ax.scatter(from_quotes.year_ending, from_quotes.percent, marker="D", s=42, facecolors="white", edgecolors=colour, linewidths=1.6, zorder=3)
+            ax.scatter(
+                from_quotes.year_ending,
+                from_quotes.percent,
+                marker="D",
+                s=42,
+                facecolors="white",
+                edgecolors=colour,
+                linewidths=1.6,
+                zorder=3,
+            )
             for q in from_quotes.itertuples():
                 left_of = q.year_ending >= last_tick  # the last point's label goes inwards, clear of the next panel
                 ax.annotate(
@@ -279,7 +289,13 @@ def _draw(series, gap, stops, p: Params, values: dict, title: str, subtitle: str
                 ends.append((name, last, colour, stop))
             else:
                 ax.annotate(
-                    f"{last.percent:.1f}", (last.year_ending, last.percent), textcoords="offset points", xytext=(-4, 6), ha="right", fontsize=7.5, color=colour
+                    f"{last.percent:.1f}",
+                    (last.year_ending, last.percent),
+                    textcoords="offset points",
+                    xytext=(-4, 6),
+                    ha="right",
+                    fontsize=7.5,
+                    color=colour,
                 )
                 if stop is not None:
                     # Above the line and to the left, in the space between this series and the next one up.
@@ -394,7 +410,9 @@ def run(ctx: FigureContext) -> FigureResult:
     gap_note = fill(TEXT["note_gap"], values)
     for end in periods[periods.dt.month != 3]:
         start = _part_year_start(end)
-        gap_note += " " + fill(TEXT["note_part_year"], {"label": period_tick(end, with_months=False), "start_month": f"{start:%B}", "end_month": f"{end:%B}"})
+        gap_note += " " + fill(
+            TEXT["note_part_year"], {"label": period_tick(end, with_months=False), "start_month": f"{start:%B}", "end_month": f"{end:%B}"}
+        )
     notes = [fill(TEXT["note_group"], values), gap_note, *NOTES_DEFINITIONS, fill(TEXT["note_quoted"], values)]
     notes += [fill(TEXT["note_editions"], values), fill(TEXT["note_survey_gap"], values)]
     notes += [fill(TEXT["note_stops"], _stop_values(s)) for s in stops.itertuples()]

@@ -78,7 +78,9 @@ def run(ctx: FigureContext) -> FigureResult:
     # load
     ndtms = read_viewit_export(ctx.fetch(p.source))
     # process
-    series = drug_treatment_series(ndtms, start_year=p.start_year, end_year=p.end_year, drug_groups=p.drug_groups, opiate_groups=p.opiate_groups)
+    series = drug_treatment_series(
+        ndtms, start_year=p.start_year, end_year=p.end_year, drug_groups=p.drug_groups, opiate_groups=p.opiate_groups
+    )
     summary = treatment_summary(series, p.start_year, p.end_year)
     wide = series.pivot(index="period", columns="category", values="in_treatment")[["opiate", "non-opiate"]]
     opiate_majority = int((wide["opiate"] > wide["non-opiate"]).sum())

@@ -49,7 +49,8 @@ TEXT = {
     ),
     "closing": (
         "{departments_word} departments ({department_names}) share responsibility, as the figure's subtitle says. "
-        "The diagram draws {relationships} relationships between {bodies} bodies; the relationships table gives the paragraph behind every arrow."
+        "The diagram draws {relationships} relationships between {bodies} bodies; "
+        "the relationships table gives the paragraph behind every arrow."
     ),
 }
 NOTES = [

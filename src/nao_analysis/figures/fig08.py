@@ -28,9 +28,7 @@ class Params(FigureParams):
     )
 
 
-FIGURE = FigureSpec(
-    "fig08", "funding_treatment_recovery", "Departmental allocations of strategy funding to treatment and recovery", Params
-)
+FIGURE = FigureSpec("fig08", "funding_treatment_recovery", "Departmental allocations of strategy funding to treatment and recovery", Params)
 
 TEXT = {
     "title": (

@@ -51,7 +51,9 @@ SUPPLY = "Disrupting supply (strategy funding)"
 
 TEXT = {
     "title": "Departmental allocations of strategy funding to demand reduction activities, {first_year} to {last_year}",
-    "subtitle_majority": "More than half of funding for {workstream_lower} has been allocated to one activity: {top_activity} ({top_share:.0%})",
+    "subtitle_majority": (
+        "More than half of funding for {workstream_lower} has been allocated to one activity: {top_activity} ({top_share:.0%})"
+    ),
     "subtitle_largest": "The largest share of funding for {workstream_lower} has been allocated to {top_activity} ({top_share:.0%})",
     "source": "National Audit Office analysis of departmental data",
     "supply_note": (
@@ -97,7 +99,12 @@ CAVEATS = ["Allocations, not spending: departments may vary them through budgeti
 
 
 def strategy_funding_by_department(
-    treatment: pd.DataFrame, demand_long: pd.DataFrame, supply_table: pd.DataFrame, *, home_office_additional_m: float, supply_department: str
+    treatment: pd.DataFrame,
+    demand_long: pd.DataFrame,
+    supply_table: pd.DataFrame,
+    *,
+    home_office_additional_m: float,
+    supply_department: str,
 ) -> pd.DataFrame:
     """Strategy funding of each workstream by lead department: Figures 8 and 9 in full; for supply, the Home
     Office's additional funding and the supply department's own rows (the rest of Figure 7 is existing budgets)."""
@@ -110,7 +117,11 @@ def strategy_funding_by_department(
         ],
         ignore_index=True,
     )
-    parts = [to_long(treatment, workstream=TREATMENT)[["workstream", "department", "amount"]], supply, demand_long[["workstream", "department", "amount"]]]
+    parts = [
+        to_long(treatment, workstream=TREATMENT)[["workstream", "department", "amount"]],
+        supply,
+        demand_long[["workstream", "department", "amount"]],
+    ]
     return shares_by_department(pd.concat(parts, ignore_index=True))
 
 

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator
 
 FINANCIAL_YEAR = re.compile(r"^(\d{4})-(\d{2})$")
 
