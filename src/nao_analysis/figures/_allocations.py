@@ -125,6 +125,12 @@ def table_html(allocations: Allocations, *, number: int, title: str, notes: list
     return html(allocations.shown, caption=fill(TEXT["caption"], {"number": number, "title": title}), notes=notes, source=source)
 
 
+def printed_table(allocations: Allocations) -> pd.DataFrame:
+    """The table with amounts printed as the report prints them (``0.05`` stays ``0.05``, a blank is ``-``),
+    for reading in the notebook; the data file keeps the numbers."""
+    return printed_numbers(allocations.shown, allocations.shown.columns[3:])
+
+
 def tolerance_note(tolerance: float) -> str:
     return fill(TEXT["tolerance"], {"tolerance": money(tolerance)})
 
@@ -144,4 +150,14 @@ def check_table(allocations: Allocations) -> pd.DataFrame:
     )
     keep = ["Row or column", "Recomputed (£m)", "Printed (£m)", "Difference (£m)", "within_tolerance"]
     both = pd.concat([rows[keep], columns[keep]], ignore_index=True)
-    return both.rename(columns={"within_tolerance": "Within tolerance"})
+    return printed_numbers(both.rename(columns={"within_tolerance": "Within tolerance"}), keep[1:4])
+
+
+def printed_numbers(frame: pd.DataFrame, columns) -> pd.DataFrame:
+    """Amounts as the report prints them (no rounding of 0.05 or 902.85), for reading."""
+    from nao_analysis.tables import format_cell
+
+    frame = frame.copy()
+    for column in columns:
+        frame[column] = frame[column].map(format_cell)
+    return frame

@@ -104,7 +104,7 @@ def run(ctx: FigureContext) -> FigureResult:
         source=source,
         charts=[chart],
         data={None: allocations.long},
-        tables={"Allocations": allocations.shown, "Totals checked": alloc.check_table(allocations)},
+        tables={"Allocations": alloc.printed_table(allocations), "Totals checked": alloc.check_table(allocations)},
         html_tables={None: alloc.table_html(allocations, number=8, title=title, notes=notes, source=source)},
         text={"closing": fill(TEXT["closing"], values)},
         assumptions=list(ASSUMPTIONS),

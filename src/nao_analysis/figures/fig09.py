@@ -254,12 +254,17 @@ def run(ctx: FigureContext) -> FigureResult:
             "department_shares": shares.assign(unit="share of the workstream's strategy funding (0-1); amount in GBP million"),
         },
         tables={
-            "Allocations": allocations.shown,
+            "Allocations": alloc.printed_table(allocations),
             "Totals checked": alloc.check_table(allocations),
-            "Strategy funding": strategy.rename(columns={"component": "Component", "amount": "£ million", "how": "How"}),
-            "Strategy funding by lead department": shares.rename(
-                columns={"workstream": "Workstream", "department": "Lead department", "amount": "£ million", "share": "Share"}
+            "Strategy funding": alloc.printed_numbers(
+                strategy.rename(columns={"component": "Component", "amount": "£ million", "how": "How"}), ["£ million"]
             ),
+            "Strategy funding by lead department": alloc.printed_numbers(
+                shares.rename(
+                    columns={"workstream": "Workstream", "department": "Lead department", "amount": "£ million", "share": "Share"}
+                ),
+                ["£ million"],
+            ).assign(Share=lambda frame: frame["Share"].map(lambda share: f"{share:.0%}")),
         },
         html_tables={None: alloc.table_html(allocations, number=9, title=title, notes=notes, source=source)},
         text={
