@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from nao_analysis.errors import NaoError
@@ -14,7 +12,6 @@ from nao_analysis.figure import (
     STATUS_UNAVAILABLE,
     published_checks,
     reconciliation_status,
-    start_figure,
 )
 
 
@@ -49,42 +46,45 @@ class TestPublishedChecks:
                 assert "tolerance" in spec, f"{path.name}:{check} has no tolerance"
 
 
-class TestFigureHandle:
+class TestFigure4Recipe:
+    """The recipe runtime, on Figure 4 (the old notebook handle, ``start_figure``, served this figure before)."""
+
     @pytest.fixture
-    def fig(self, tmp_path):
-        return start_figure("fig04", edition="offline", output_dir=tmp_path)
+    def ctx(self, settings):
+        from nao_analysis.figures.runtime import prepare
 
-    def test_parameters_come_from_the_edition(self, fig):
-        assert fig.params.start_year == "2010-11"
+        return prepare("fig04", settings=settings, edition="offline")
 
-    def test_run_file_overrides_are_applied(self, tmp_path):
-        (tmp_path / "run.json").write_text(json.dumps({"overrides": {"fig04": {"start_year": "2011-12"}}}))
-        assert start_figure("fig04", edition="offline", output_dir=tmp_path).params.start_year == "2011-12"
+    def test_parameters_come_from_the_edition(self, ctx):
+        assert ctx.params.start_year == "2010-11"
 
-    def test_unknown_check_is_an_error(self, fig):
+    def test_overrides_are_applied(self, settings):
+        from nao_analysis.figures.runtime import prepare
+
+        assert (
+            prepare("fig04", settings=settings, edition="offline", overrides={"fig04.start_year": "2011-12"}).params.start_year == "2011-12"
+        )
+
+    def test_unknown_check_is_an_error(self, ctx):
+        from nao_analysis.figures._shared import reconciliation
+
         with pytest.raises(NaoError, match="no published check 'nonsense'"):
-            fig.reconcile("nonsense", 1)
+            reconciliation(ctx).check("nonsense", 1)
 
-    def test_finish_without_declare_is_an_error(self, fig):
-        with pytest.raises(NaoError, match="fig.declare"):
-            fig.finish()
+    def test_finish_adds_rows_for_checks_not_rebuilt(self, ctx):
+        from nao_analysis.figures._shared import reconciliation
 
-    def test_finish_adds_rows_for_checks_not_rebuilt(self, fig, tmp_path):
-        fig.declare(title="t", source="s")
-        fig.reconcile("adults_change_pct", -7.4)
-        record = json.loads(fig.finish().read_text())
-        statuses = {r["check"]: r["status"] for r in record["reconciliation"]}
+        recon = reconciliation(ctx)
+        recon.check("adults_change_pct", -7.4)
+        statuses = {r["check"]: r["status"] for r in recon.finish()}
         assert statuses["adults_change_pct"] == STATUS_PASS
         assert statuses["opiate_share_2021_22"] == STATUS_UNAVAILABLE
 
-    def test_save_data_leaves_no_temporary_files(self, fig, tmp_path):
-        import pandas as pd
-
-        fig.save_data(pd.DataFrame({"a": [1], "unit": ["x"]}))
-        assert sorted(p.name for p in tmp_path.iterdir()) == ["fig04_adults_in_drug_treatment.csv"]
-
     def test_figure_not_in_edition_is_an_error(self, tmp_path, monkeypatch):
+        from nao_analysis.figures.runtime import prepare
+        from nao_analysis.settings import Settings
+
         (tmp_path / "tiny.yaml").write_text("name: tiny\ntitle: t\nfigures:\n  fig02: {source: x, start_year: 2011, end_year: 2012}\n")
         monkeypatch.setenv("NAO_EDITIONS_DIR", str(tmp_path))
         with pytest.raises(NaoError, match="'fig04' has no parameters"):
-            start_figure("fig04", edition="tiny", output_dir=tmp_path)
+            prepare("fig04", settings=Settings.from_environment(), edition="tiny")

@@ -10,6 +10,7 @@ from nao_analysis import paths
 from nao_analysis.analysis.funding import (
     column_total_checks,
     column_totals,
+    department_totals,
     display_table,
     infer_missing_cell,
     lead_department,
@@ -147,6 +148,16 @@ class TestSharesByDepartment:
     def test_other_departments_fund_152m_of_treatment(self):
         shares = shares_by_department(to_long(load("fig08"), workstream="Treatment and recovery")).set_index("department")
         assert shares.drop("Department of Health & Social Care")["amount"].sum() == 152
+
+
+class TestDepartmentTotals:
+    def test_home_office_demand_rows_sum_to_24_55m(self):
+        totals = department_totals(to_long(load("fig09"), workstream="Demand reduction"))
+        assert totals["Home Office"] == pytest.approx(24.55)
+
+    def test_largest_department_comes_first(self):
+        totals = department_totals(to_long(load("fig08"), workstream="Treatment and recovery"))
+        assert totals.index[0] == "Department of Health & Social Care"
 
 
 class TestStrategyTotalReconciliation:

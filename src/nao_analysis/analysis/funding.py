@@ -279,6 +279,23 @@ def shares_by_department(long: pd.DataFrame) -> pd.DataFrame:
     return by_department.sort_values(["workstream", "amount"], ascending=[True, False]).reset_index(drop=True)
 
 
+def department_totals(long: pd.DataFrame) -> pd.Series:
+    """Each lead department's allocation over every year of a tidy table, largest first.
+
+    Parameters
+    ----------
+    long
+        One table in the form returned by :func:`to_long`.
+
+    Returns
+    -------
+    pandas.Series
+        GBP million indexed by department (unrounded; ties keep the table's order).
+    """
+    totals = long.groupby("department", sort=False)["amount"].sum().round(6)
+    return totals.sort_values(ascending=False, kind="stable").rename("amount")
+
+
 def round_like_report(value: float, places: int = 0) -> float:
     """Round half up (as printed tables do), not to even as Python's ``round`` does."""
     quantum = Decimal(1).scaleb(-places)

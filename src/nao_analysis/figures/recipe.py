@@ -14,6 +14,7 @@ its reconciliation checks and ``run(ctx) -> FigureResult``. This module gives it
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import math
 import string
@@ -169,6 +170,9 @@ class PublishedRun:
 
 
 def _norm(value: Any) -> Any:
+    # A date parameter is a date in the model and in YAML, but a string once dumped as JSON.
+    if isinstance(value, dt.date):
+        return value.isoformat()
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, list | tuple):
