@@ -361,7 +361,7 @@ def run(ctx: FigureContext) -> FigureResult:
 
     p: Params = ctx.params
     # load
-    editions = [read_csew(ctx.fetch(source_id), ctx.source_format(source_id)) for source_id in p.sources]
+    editions = [read_csew(ctx.fetch(source_id), ctx.source_format(source_id), settings=ctx.settings) for source_id in p.sources]
     quoted = ctx.read_manual(
         p.quoted_points, lambda frame: validate_quoted_points(frame, name=p.quoted_points), dtype=None, keep_default_na=True
     )

@@ -77,7 +77,7 @@ def run(ctx: FigureContext) -> FigureResult:
 
     p: Params = ctx.params
     # load
-    deaths = read_drug_deaths(ctx.fetch(p.source), ctx.source_format(p.source))
+    deaths = read_drug_deaths(ctx.fetch(p.source), ctx.source_format(p.source), settings=ctx.settings)
     # process
     series = deaths_series(deaths, measure=p.measure, country=p.country, start_year=p.start_year, end_year=p.end_year)
     first, last = series.iloc[0], series.iloc[-1]
@@ -93,7 +93,7 @@ def run(ctx: FigureContext) -> FigureResult:
     notes = list(NOTES)
     revisions_table = None
     if p.revision_check_source:
-        older = read_drug_deaths(ctx.fetch(p.revision_check_source), ctx.source_format(p.revision_check_source))
+        older = read_drug_deaths(ctx.fetch(p.revision_check_source), ctx.source_format(p.revision_check_source), settings=ctx.settings)
         shared_end = min(p.end_year, int(older.year.max()))
         if shared_end > p.start_year:
             overlap = deaths_series(older, measure=p.measure, country=p.country, start_year=p.start_year, end_year=shared_end)

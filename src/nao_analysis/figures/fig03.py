@@ -195,7 +195,7 @@ def run(ctx: FigureContext) -> FigureResult:
     mapping = ctx.read_manual(p.line_mapping)
 
     def read_year(source_id: str, year: str) -> pd.DataFrame:
-        return read_revenue_account(ctx.fetch(source_id), line_patterns(lines_for_year(mapping, year)))
+        return read_revenue_account(ctx.fetch(source_id), line_patterns(lines_for_year(mapping, year)), settings=ctx.settings)
 
     base_raw, target_raw = read_year(p.base_source, p.base_year), read_year(p.target_source, p.target_year)
     crosswalk_years = {s: (ctx.registry.get(s).serves or {}).get("year", p.target_year) for s in (p.crosswalk_sources or [p.target_source])}

@@ -76,7 +76,7 @@ def run(ctx: FigureContext) -> FigureResult:
 
     p: Params = ctx.params
     # load
-    ndtms = read_viewit_export(ctx.fetch(p.source))
+    ndtms = read_viewit_export(ctx.fetch(p.source), settings=ctx.settings)
     # process
     series = drug_treatment_series(
         ndtms, start_year=p.start_year, end_year=p.end_year, drug_groups=p.drug_groups, opiate_groups=p.opiate_groups

@@ -152,7 +152,7 @@ def run(ctx: FigureContext) -> FigureResult:
     p: Params = ctx.params
     # load
     area_type = p.area_type_id or _area_type_for_year(ctx, p.year)
-    indicator = read_fingertips_csv(ctx.fetch(p.source))
+    indicator = read_fingertips_csv(ctx.fetch(p.source), settings=ctx.settings)
     boundaries = read_ctyua_boundaries(ctx.fetch(p.boundary_source))
 
     # process
