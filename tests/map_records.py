@@ -170,7 +170,9 @@ def rerender_site(output_root: Path, edition_name: str, fetch) -> Path:
         if isinstance(record, dict) and record.get("figure") in edition.figures and record.get("stem") == path.stem:
             records[record["figure"]] = record
     results = [
-        FigureResult(figure, "built", record=records[figure]) if figure in records else FigureResult(figure, "not built", message="not built")
+        FigureResult(figure, "built", record=records[figure])
+        if figure in records
+        else FigureResult(figure, "not built", message="not built")
         for figure in edition.figures
     ]
     return write_site(edition, results, settings)

@@ -76,7 +76,10 @@ def format_dataframe_html(table_html: str) -> str:
             if all(not c.get_text(strip=True) for c in cells):
                 continue  # the row pandas adds for an index name
         columns = [c.get_text(" ", strip=True) for c in cells]
-        header_html.append("<tr>" + "".join(f'<th scope="col">{html.escape(strip_paths(t))}</th>' for t in columns) + "</tr>")
+        # An empty corner cell (under a column index's name) is not a header: a header must say something.
+        header_html.append(
+            "<tr>" + "".join(f'<th scope="col">{html.escape(strip_paths(t))}</th>' if t else "<td></td>" for t in columns) + "</tr>"
+        )
     body_html = []
     for row in body_rows:
         cells = row.find_all(["th", "td"])

@@ -39,7 +39,7 @@ STATUS_FAIL = "fail"
 STATUS_UNAVAILABLE = "source unavailable"
 STATUS_NOT_APPLICABLE = "not applicable"
 STATUS_NOT_COMPARABLE = "not comparable (parameters differ)"
-STATUS_ORDER = [STATUS_PASS, STATUS_DIFFERS, STATUS_FAIL, STATUS_UNAVAILABLE, STATUS_NOT_APPLICABLE, STATUS_NOT_COMPARABLE]
+STATUS_ORDER = [STATUS_PASS, STATUS_DIFFERS, STATUS_UNAVAILABLE, STATUS_FAIL, STATUS_NOT_APPLICABLE, STATUS_NOT_COMPARABLE]
 STATUS_MEANINGS = {
     STATUS_PASS: "within the stated tolerance of the published number",
     STATUS_DIFFERS: "outside tolerance for a stated reason, such as substitute data or a later vintage",

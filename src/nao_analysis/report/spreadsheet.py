@@ -170,16 +170,16 @@ def write_figure_workbook(
             "Note text": [text for _, text in entries],
         }
     )
-    references = " ".join(f"$$note {i}$$" for i in range(1, len(entries) + 1))
+    references = "".join(f"$$note {i}$$" for i in range(1, len(entries) + 1))
     shorthand = f"Cells marked {NOT_AVAILABLE} have no value (not available or not applicable)."
 
-    sheets: dict[str, object] = {}
+    tables_options: dict[str, dict] = {}
     taken = ["Cover", "Contents", "Notes"]
     for index, table in enumerate(tables, 1):
         name = sheet_name(table.sheet, taken)
         taken.append(name)
         frame = _table_frame(table, target)
-        sheets[name] = gpt.GPTable(
+        tables_options[name] = dict(
             table=frame,
             table_name=f"Table_{index}",
             title=table.title,
@@ -195,12 +195,15 @@ def write_figure_workbook(
     if built_at:
         about.append(f"Built: {built_at}")
     about += ["The Contents worksheet lists every table. Notes, assumptions and caveats are on the Notes worksheet.", shorthand]
-    cover = gpt.Cover(title=title, intro=[subtitle or title], about=[a for a in about if a])
 
     def write(tmp: Path) -> None:
         with warnings.catch_warnings():
-            # Cells gptables writes as text on purpose ([x]) make xlsxwriter warn; the shorthand is explained.
+            # gptables (2.0.2) trips pandas 3 deprecation warnings, and warns about text cells ([x]) in number
+            # columns, which are there on purpose and explained above every table.
+            warnings.filterwarnings("ignore", module=r"gptables")
             warnings.simplefilter("ignore", UserWarning)
+            sheets = {name: gpt.GPTable(**options) for name, options in tables_options.items()}
+            cover = gpt.Cover(title=title, intro=[subtitle or title], about=[a for a in about if a])
             workbook = gpt.produce_workbook(
                 filename=str(tmp),
                 sheets=sheets,
