@@ -154,8 +154,9 @@ def add_map_files(figures_dir: Path, reports_dir: Path, fetch) -> list[str]:
     return done
 
 
-def rerender_site(output_root: Path, edition_name: str, fetch) -> Path:
-    """Give a finished build's map figures their map files (if their records lack them) and write its site again."""
+def rerender_site(output_root: Path, edition_name: str, fetch, *, with_areas: bool = False) -> Path:
+    """Give a finished build's map figures their map files (if their records lack them), optionally an ``areas``
+    record, and write its site again."""
     from nao_analysis.build import FigureResult
     from nao_analysis.editions import load_edition
     from nao_analysis.report.site import write_site
@@ -175,4 +176,81 @@ def rerender_site(output_root: Path, edition_name: str, fetch) -> Path:
         else FigureResult(figure, "not built", message="not built")
         for figure in edition.figures
     ]
+    if with_areas and "areas" not in records:
+        record = areas_record(settings.figures_dir(edition_name), settings.reports_dir(edition_name))
+        (settings.reports_dir(edition_name) / "areas.json").write_text(json.dumps(record))
+        results.append(FigureResult("areas", "built", record=record))
     return write_site(edition, results, settings)
+
+
+def areas_record(figures_dir: Path, reports_dir: Path) -> dict[str, Any]:
+    """An ``areas`` record in the shape ``report/area_profiles.py`` renders, made from a real build's Figure 3 and
+    Figure 5 outputs (spending in both years, the change, its rank, the treatment gap), until its recipe writes one.
+
+    The offline mirror's deaths extract is not read here, so the pages say they hold no deaths figures.
+    """
+    fig03 = json.loads((reports_dir / "fig03_spending_change_map.json").read_text())
+    params = fig03["params"]
+    spending = pd.read_csv(figures_dir / "fig03_spending_change_map.csv", dtype={"target_code": str})
+    summary = pd.read_csv(figures_dir / "fig03_spending_change_map_summary.csv").set_index("statistic")["value"]
+    gap = {}
+    fig05_csv = figures_dir / "fig05_treatment_gap_map.csv"
+    fig05 = json.loads((reports_dir / "fig05_treatment_gap_map.json").read_text()) if fig05_csv.exists() else None
+    if fig05:
+        declared = fig05["map"]
+        for row in pd.read_csv(fig05_csv, dtype={"area_code": str}).to_dict("records"):
+            if not _missing(row.get("value")):
+                gap[row["area_code"]] = {
+                    "available": True,
+                    "year": fig05["params"]["year"],
+                    "value_pct": float(row["value"]),
+                    "class_label": _class_of(float(row["value"]), declared["bins"], declared["labels"]),
+                    "source": fig05["params"].get("source", ""),
+                }
+    counted = spending[spending["counted"].astype(bool)]
+    areas = []
+    for row in counted.to_dict("records"):
+
+        def number(column, row=row):
+            return None if _missing(row.get(column)) else float(row[column])
+
+        years = [(params["base_year"], "base", params["base_source"]), (params["target_year"], "target", params["target_source"])]
+        areas.append(
+            {
+                "code": row["target_code"],
+                "name": row["target_name"],
+                "history": "" if _missing(row.get("crosswalk")) else str(row["crosswalk"]),
+                "spending": [
+                    {
+                        "year": year,
+                        "basis": params["basis"],
+                        "cash_gbp_k": number(f"{which}_cash_gbp_k"),
+                        "real_gbp_k": number(f"{which}_real_gbp_k"),
+                        "status": "" if number(f"{which}_cash_gbp_k") is not None else "missing",
+                        "source": source,
+                    }
+                    for year, which, source in years
+                ],
+                "change": {
+                    "from": params["base_year"],
+                    "to": params["target_year"],
+                    "basis": params["basis"],
+                    "real_pct": number("change_real_pct"),
+                    "england_real_pct": float(summary["change_pct"]),
+                    "rank": None if _missing(row.get("rank")) else int(row["rank"]),
+                    "of": int(float(summary["authorities"])),
+                    "flag": "" if _missing(row.get("flag")) else str(row["flag"]),
+                },
+                "treatment_gap": gap.get(row["target_code"])
+                or {"available": False, "how": "build an edition with the full Fingertips indicator 93517 (nao-2023, online)"},
+            }
+        )
+    return {
+        "figure": "areas",
+        "stem": "areas",
+        "edition": fig03["edition"],
+        "title": "Area profiles",
+        "price_year": params["price_year"],
+        "inputs": fig03["inputs"] | ((fig05 or {}).get("inputs") or {}),
+        "areas": areas,
+    }

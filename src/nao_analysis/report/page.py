@@ -69,7 +69,9 @@ TEMPLATE = """<!DOCTYPE html>
 <body>
 <a class="skip" href="#main">Skip to content</a>
 <header class="site"><nav aria-label="Site">
-{% for href, label in nav %}<a href="{{ href }}"{% if href == current %} aria-current="page"{% endif %}>{{ label }}</a>{% endfor %}
+{% for href, label in nav %}
+<a href="{{ root }}{{ href }}"{% if href == current %} aria-current="page"{% endif %}>{{ label }}</a>
+{% endfor %}
 </nav></header>
 <main id="main" tabindex="-1">
 <h1>{{ title }}</h1>
@@ -84,6 +86,9 @@ TEMPLATE = """<!DOCTYPE html>
 </body>
 </html>
 """
+
+#: The navigation entry of the area profiles, for an edition that has them.
+AREAS_NAV = ("areas/index.html", "Areas")
 
 #: Page behaviour every page shares: an in-page link (the skip links included) moves keyboard focus to its target,
 #: and a table wider than the screen scrolls inside its own box, which is then focusable and named (so keyboard
@@ -168,6 +173,8 @@ def render_page(
     built_at: str | None = None,
     current: str = "",
     banner_items: list[str] | None = None,
+    root: str = "",
+    nav: list[tuple[str, str]] | None = None,
 ) -> str:
     """Wrap a body in the house page: navigation, title, edition, build time and any substitute-data banner.
 
@@ -183,6 +190,10 @@ def render_page(
         The navigation entry of this page (e.g. ``"index.html"``), marked ``aria-current``.
     banner_items : list of str, optional
         Plain-text points listed under the banner (e.g. one substitution per figure).
+    nav : list of (href, label), optional
+        The site's navigation (default :data:`NAV`).
+    root : str
+        The way back to the site folder from this page (``"../"`` for a page in a subfolder), for the navigation.
 
     Returns
     -------
@@ -199,8 +210,9 @@ def render_page(
         footer=footer_html,
         css=CSS,
         head_extra=head_extra,
-        nav=NAV,
+        nav=nav or NAV,
         current=current,
+        root=root,
         banner_items=banner_items or [],
         built_at=built_at or time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     )

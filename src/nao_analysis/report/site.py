@@ -27,7 +27,7 @@ from typing import Any
 
 from nao_analysis.report.formatting import format_change, format_number, is_change
 from nao_analysis.report.notebook_html import figure_banner, figure_label
-from nao_analysis.report.page import render_page
+from nao_analysis.report.page import AREAS_NAV, NAV, render_page
 from nao_analysis.safe_io import write_atomic, write_text_atomic
 
 e = html.escape
@@ -48,6 +48,8 @@ STATUS_MEANINGS = {
     STATUS_NOT_APPLICABLE: "the published number does not apply to this edition",
     STATUS_NOT_COMPARABLE: "rebuilt with parameters other than the published run's, so not compared as published",
 }
+#: The record of the area profiles (issue "Area profiles"): rendered as pages of its own, not as a figure.
+AREAS_FIGURE = "areas"
 #: Files of a figure that the site copies beside its pages, so the folder can be moved as one piece.
 COPIED_SUFFIXES = {".png", ".svg", ".csv", ".json", ".geojson"}
 
@@ -703,6 +705,11 @@ def write_site(edition, results, settings=None) -> Path:
     }
     records = [r.record for r in results if r.record]
     area_links = write_area_pages(records, figures_dir, site_dir, common)
+    if area_links:
+        common["nav"] = [NAV[0], AREAS_NAV, *NAV[1:]]
+    # The area profiles have their own pages; the index, reconciliation and AQA log list the report's figures.
+    results = [r for r in results if r.figure != AREAS_FIGURE]
+    records = [r for r in records if r.get("figure") != AREAS_FIGURE]
 
     sections: dict[str, str] = {}
     for result in results:
@@ -744,7 +751,7 @@ def write_site(edition, results, settings=None) -> Path:
 
 def write_area_pages(records: Sequence[dict[str, Any]], figures_dir: Path, site_dir: Path, common: dict[str, Any]) -> dict[str, str]:
     """Area profiles from an ``areas`` record, if the edition has one; return area code -> site-relative page."""
-    areas = next((r for r in records if r.get("figure") == "areas"), None)
+    areas = next((r for r in records if r.get("figure") == AREAS_FIGURE), None)
     if areas is None:
         return {}
     from nao_analysis.report.area_profiles import write_area_profiles
