@@ -260,6 +260,11 @@ class TestSignedChanges:
         out = reconciliation_table_html([row])
         assert '<td class="num">-40%</td><td class="num">-41.3%</td>' in out
 
+    def test_key_fact_printed_as_a_reduction_is_a_negative_change(self):
+        from nao_analysis.report.key_facts import published_text, rebuilt_text
+
+        assert (published_text(40, "% reduction"), rebuilt_text(-41.345, "% reduction")) == ("-40%", "-41.3%")
+
     def test_a_count_of_authorities_that_increased_is_not_signed(self):
         row = _row("pass", check="authorities_increased") | {"published": "9", "rebuilt": "8", "unit": "authorities"}
         assert '<td class="num">9</td><td class="num">8</td>' in reconciliation_table_html([row])

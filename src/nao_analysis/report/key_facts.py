@@ -277,7 +277,7 @@ def rebuilt_text(value: float | None, unit: str) -> str:
 
 def _status_class(status: str) -> str:
     status = status.lower()
-    for key in ("pass", "fail", "differs", "unavailable", "not built", "quoted"):
+    for key in ("not comparable", "not applicable", "pass", "fail", "differs", "unavailable", "not built", "quoted"):
         if key in status:
             return "status-" + key.replace(" ", "-")
     return "status-other"
