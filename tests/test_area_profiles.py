@@ -69,6 +69,26 @@ class TestGaps:
         assert "Unavailable in this edition. To get it: build nao-2023 online." in area_page_body(area, {})
 
 
+class TestDeaths:
+    AREA = {
+        "code": "E10000023",
+        "name": "North Yorkshire",
+        "deaths": {
+            "source": "la_deaths_extract",
+            "third_party": True,
+            "summed_from_districts": True,
+            "rolling": [{"period": "2016-2018", "deaths": 61}, {"period": "2017-2019", "deaths": None, "status": "suppressed"}],
+        },
+    }
+
+    def test_source_is_marked_as_a_third_partys_extract_summed_from_districts(self):
+        page = area_page_body(self.AREA, {})
+        assert "third party&#x27;s extract" in page and "Summed from the area&#x27;s districts" in page
+
+    def test_suppressed_period_is_a_gap_not_zero(self):
+        assert '<td class="num">no data (suppressed)</td>' in area_page_body(self.AREA, {})
+
+
 class TestSummarySentence:
     def test_made_from_the_numbers(self):
         area = {
