@@ -1,88 +1,57 @@
 """The reviewer's site in a real browser: headless Debian Chromium driven by Playwright.
 
-A module fixture builds the ``offline`` edition from the mirror into a temporary output root and
-serves ``reports/offline/`` from a local HTTP server on 127.0.0.1. The tests check that no page logs
-a console error, every image, link and data download resolves, the interactive maps render and
-show a tooltip on hover, and the site asks for nothing outside itself. A screenshot of every page
-is saved in ``test-artifacts/screenshots/``.
+The site of the shared real ``offline`` build (``offline_site`` in conftest) is served from a local HTTP server
+on 127.0.0.1. The tests check that no page logs a console error, every image, link and data download resolves,
+no page scrolls sideways on a laptop (1366 px) or a phone (390 px), the interactive maps render, show a tooltip on
+hover and focus and can be crossed or skipped with the keyboard, the skip links move focus, and the site asks for
+nothing outside itself. A screenshot of every page is saved in ``test-artifacts/screenshots/``. The axe audit is
+in ``test_accessibility.py``.
 
 Chromium comes from ``make browser-deps`` (Debian's ``chromium`` package); without it these tests skip.
 """
 
 from __future__ import annotations
 
-import functools
 import re
-import threading
-from collections.abc import Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urldefrag, urljoin, urlparse
 
 import pytest
+from site_browser import CHROMIUM, MAP_PAGES, VIEWPORTS, chromium, html_pages, serve
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots"
-#: The maps and an area with data in the offline edition's real inputs (Bradford: RA budgets; Redcar: Fingertips sample).
-MAP_PAGES = {"fig03_spending_change_map_interactive.html": "E08000032", "fig05_treatment_gap_map_interactive.html": "E06000003"}
 
 if not CHROMIUM.exists():
     pytest.skip(f"{CHROMIUM} not installed - run `make browser-deps` (installs Debian's chromium as root)", allow_module_level=True)
 playwright_api = pytest.importorskip("playwright.sync_api", reason="Python playwright is not installed in the venv")
 
 
-class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - signature fixed by http.server
-        pass
-
-
 @pytest.fixture(scope="module")
-def site_dir(offline_build_root) -> Path:
+def site_dir(offline_site) -> Path:
     """The site of the shared real offline build: ``reports/offline``."""
-    return offline_build_root / "reports" / "offline"
+    return offline_site
 
 
 @pytest.fixture(scope="module")
-def origin(site_dir) -> Iterator[str]:
+def origin(site_dir):
     """``http://127.0.0.1:PORT`` serving the site folder (a random free port)."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(site_dir)))
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serve(site_dir) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser():
-    with playwright_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture(scope="module")
 def pages(site_dir) -> list[str]:
-    """Every HTML page of the site (index, reconciliation, provenance, assumptions, maps, notebooks)."""
-    names = sorted(p.name for p in site_dir.glob("*.html"))
+    """The HTML pages of the site (index, reconciliation, provenance, assumptions, maps, notebooks; the area
+    profiles' index and a sample of awkward areas - every area page is audited in test_accessibility.py)."""
+    names = html_pages(site_dir, every_area=False)
     assert {"index.html", "reconciliation.html", "provenance.html", "assumptions.html", *MAP_PAGES} <= set(names)
     return names
 
@@ -107,7 +76,7 @@ def visits(browser, origin, pages) -> dict[str, dict]:
         )
         seen["links"] = page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)")
         seen["ids"] = page.eval_on_selector_all("[id]", "els => els.map(e => e.id)")
-        page.screenshot(path=str(SCREENSHOTS / f"{Path(name).stem}.png"), full_page=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{name.replace('/', '_')[:-5]}.png"), full_page=True)
         found[name] = seen
         context.close()
     return found
@@ -132,7 +101,7 @@ class TestEveryPage:
         assert {name: v["failed"] for name, v in visits.items() if v["failed"]} == {}
 
     def test_screenshot_saved(self, visits):
-        assert all((SCREENSHOTS / f"{Path(name).stem}.png").stat().st_size > 10_000 for name in visits)
+        assert all((SCREENSHOTS / f"{name.replace('/', '_')[:-5]}.png").stat().st_size > 10_000 for name in visits)
 
 
 class TestLinks:
@@ -222,5 +191,72 @@ class TestInteractiveMaps:
             page.goto(f"{origin}/fig03_spending_change_map_interactive.html")
             page.locator('#imap svg path.area[data-code="E09000011"]').first.focus()
             assert "plausibility limit" in page.locator("#imap .tooltip .tt-flag").inner_text()
+        finally:
+            page.close()
+
+
+class TestNoSidewaysScroll:
+    @pytest.mark.parametrize("viewport", sorted(VIEWPORTS))
+    def test_no_page_is_wider_than_the_screen(self, browser, origin, site_dir, viewport):
+        context = browser.new_context(viewport=VIEWPORTS[viewport])
+        page = context.new_page()
+        wide = {}
+        try:
+            for name in html_pages(site_dir):
+                page.goto(f"{origin}/{name}", wait_until="load")
+                width = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+                if width > 0:
+                    wide[name] = width
+        finally:
+            context.close()
+        assert wide == {}
+
+
+class TestKeyboard:
+    def test_enter_on_the_skip_link_moves_focus_to_the_content(self, browser, origin):
+        page = browser.new_page()
+        try:
+            page.goto(f"{origin}/index.html")
+            page.keyboard.press("Tab")
+            assert page.evaluate("document.activeElement.className") == "skip"
+            page.keyboard.press("Enter")
+            assert page.evaluate("document.activeElement.id") == "main"
+        finally:
+            page.close()
+
+    @pytest.mark.parametrize("name", sorted(MAP_PAGES))
+    def test_enter_on_skip_the_map_moves_focus_past_the_map(self, browser, origin, name):
+        page = browser.new_page()
+        try:
+            page.goto(f"{origin}/{name}")
+            page.locator("a.skip-map").focus()
+            page.keyboard.press("Enter")
+            assert page.evaluate("document.activeElement.id") == "imap-after"
+        finally:
+            page.close()
+
+    @pytest.mark.parametrize("name", sorted(MAP_PAGES))
+    def test_the_whole_map_is_one_tab_stop(self, browser, origin, name):
+        page = browser.new_page()
+        try:
+            page.goto(f"{origin}/{name}")
+            page.locator("a.skip-map").focus()
+            page.keyboard.press("Tab")
+            assert page.evaluate("document.activeElement.getAttribute('role')") == "listitem"
+            page.keyboard.press("Tab")
+            assert page.evaluate("document.activeElement.closest('#imap') === null")
+        finally:
+            page.close()
+
+    def test_arrow_keys_move_between_areas_in_alphabetical_order(self, browser, origin):
+        page = browser.new_page()
+        try:
+            page.goto(f"{origin}/fig03_spending_change_map_interactive.html")
+            page.locator("a.skip-map").focus()
+            page.keyboard.press("Tab")
+            first = page.evaluate("document.activeElement.getAttribute('aria-label')")
+            page.keyboard.press("ArrowRight")
+            second = page.evaluate("document.activeElement.getAttribute('aria-label')")
+            assert first.startswith("Barking and Dagenham:") and second.startswith("Barnet:")
         finally:
             page.close()

@@ -1,14 +1,16 @@
 """Self-contained interactive versions of the report's maps (Figures 3 and 5) for the reviewer's site.
 
-The static PNG/SVG stays the chart of record (and the one for print). This module draws the same
-areas, classes and colours as inline SVG paths, with the per-area numbers embedded in the page
-as JSON and a small inline script that shows a tooltip on hover or keyboard focus: the area's
-name, its value, the base and target figures behind it, and any flag. No CDN, no external file:
-the page works from a file system or an air-gapped share.
+The static PNG/SVG stays the chart of record (and the one for print). This module draws the areas of the
+figure's map file (see :mod:`nao_analysis.report.records` for its shape) as inline SVG paths, with each
+area's numbers embedded in the page as JSON and a small inline script that shows a tooltip on hover or
+keyboard focus. No CDN, no external file: the page works from a file system or an air-gapped share.
 
-The per-area numbers come from the figure's own tidy CSV (``figures/<edition>/<stem>.csv``) and the
-geometry from the boundary source named in the figure's parameters, fetched through
-:func:`nao_analysis.sources.fetch`, so the notebooks need no change.
+Everything comes from the finished record: classes, labels and colours from ``record["map"]``, geometry,
+values and flags from the map file the recipe wrote. Nothing is fetched or recomputed here.
+
+Keyboard and screen readers: the map is a group holding a list of areas in alphabetical order. Only one
+area is a Tab stop at a time (roving tabindex); the arrow keys, Home and End move between areas, so
+reaching the content after the map takes one Tab, and a "Skip the map" link before it jumps straight there.
 """
 
 from __future__ import annotations
@@ -16,106 +18,23 @@ from __future__ import annotations
 import html
 import json
 import math
-import numbers
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import geopandas as gpd
-import numpy as np
-import pandas as pd
-import shapely
-from shapely.geometry.base import BaseGeometry
+from nao_analysis.report.records import RecordError, load_map_features
 
-from nao_analysis.charts import NO_DATA_GREY
-from nao_analysis.errors import AnalysisError
-from nao_analysis.maps import BRITISH_NATIONAL_GRID, LONDON_CODE_PREFIX, classify
-
-#: Width of the national map in SVG user units; the height follows England's shape.
+#: Width of the national map in SVG user units; the height follows the areas' shape.
 MAP_WIDTH = 560.0
-#: Width of the London inset column.
+#: Width of the inset column (London, enlarged).
 INSET_WIDTH = 230.0
 GAP = 24.0
-#: Douglas-Peucker tolerance in metres: about half an SVG unit at national scale, so nothing visible is lost.
-SIMPLIFY_NATIONAL_M = 400.0
-SIMPLIFY_INSET_M = 60.0
 FRAME_STYLE = 'fill="none" stroke="#505a5f" stroke-width="0.8"'
+NO_DATA_COLOUR = "#bfbfbf"
 HATCH_CSS = "repeating-linear-gradient(45deg,#505a5f 0 1px,transparent 1px 5px)"
-
-
-@dataclass(frozen=True)
-class Detail:
-    """One line of the tooltip: a CSV column, its label and how to format it.
-
-    ``label`` may use the figure's parameters, e.g. ``"Base year {base_year}"``.
-    ``fmt`` is a :meth:`str.format` pattern for numbers; text values are shown as they are.
-    """
-
-    column: str
-    label: str
-    fmt: str = "{:,.0f}"
-
-
-@dataclass(frozen=True)
-class MapSpec:
-    """How to read one figure's tidy CSV into the interactive map."""
-
-    figure: str
-    code_column: str
-    name_column: str
-    value_column: str
-    value_label: str
-    value_fmt: str
-    legend_title: str
-    #: Filled from the figure record's ``map`` entry (written by ``fig.declare_map`` in the notebook),
-    #: so the interactive map uses exactly the static map's classes and colours.
-    classes: Callable[[dict[str, Any]], tuple[list[float], list[str], list[str]]] | None = None
-    details: tuple[Detail, ...] = ()
-    flag_columns: tuple[str, ...] = ()
-    counted_column: str | None = None
-    no_data_label: str = "Data unavailable"
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-#: The report's two maps. Tooltip lines name the base and target figures behind each value.
-MAP_SPECS: dict[str, MapSpec] = {
-    "fig03": MapSpec(
-        figure="fig03",
-        code_column="target_code",
-        name_column="target_name",
-        value_column="change_real_pct",
-        value_label="Real-terms change, {base_year} to {target_year}",
-        value_fmt="{:+,.1f}%",
-        legend_title="Real-terms change",
-        details=(
-            Detail("base_cash_gbp_k", "{base_year} spending, cash (£000)"),
-            Detail("target_cash_gbp_k", "{target_year} spending, cash (£000)"),
-            Detail("base_real_gbp_k", "{base_year} spending, {price_year} prices (£000)"),
-            Detail("target_real_gbp_k", "{target_year} spending, {price_year} prices (£000)"),
-            Detail("crosswalk", "Boundary change"),
-            Detail("no_data_reason", "No data"),
-        ),
-        flag_columns=("flag",),
-        counted_column="counted",
-        no_data_label="Data unavailable or no base-year spending",
-    ),
-    "fig05": MapSpec(
-        figure="fig05",
-        code_column="area_code",
-        name_column="area_name",
-        value_column="value",
-        value_label="Not in treatment, {year}",
-        value_fmt="{:.1f}%",
-        legend_title="Not in treatment",
-        details=(
-            Detail("denominator", "Estimated users aged 15-64 (mean of three years)"),
-            Detail("in_treatment", "In treatment"),
-            Detail("count", "Not in treatment (users minus in treatment)"),
-        ),
-        no_data_label="Data not available",
-    ),
-}
+#: The inset the report draws when the record does not say otherwise: London's boroughs, enlarged.
+DEFAULT_INSET = {"code_prefix": "E09", "title": "London (enlarged)"}
 
 
 # -- geometry -> SVG -------------------------------------------------------------------------------
@@ -123,7 +42,7 @@ MAP_SPECS: dict[str, MapSpec] = {
 
 @dataclass(frozen=True)
 class Viewport:
-    """Maps projected coordinates (metres, y up) into an SVG box (units, y down)."""
+    """Maps projected coordinates (y up) into an SVG box (units, y down)."""
 
     min_x: float
     max_y: float
@@ -135,8 +54,8 @@ class Viewport:
     def fit(cls, bounds: Sequence[float], width: float, offset_x: float = 0.0, offset_y: float = 0.0) -> Viewport:
         """A viewport that fits ``bounds`` (minx, miny, maxx, maxy) into ``width`` units, keeping the aspect ratio."""
         min_x, _min_y, max_x, max_y = (float(b) for b in bounds)
-        if max_x <= min_x:
-            raise AnalysisError(f"interactive map: empty or degenerate bounds {tuple(bounds)} - check the boundary geometry")
+        if not max_x > min_x:
+            raise RecordError(f"interactive map: empty or degenerate bounds {tuple(bounds)} - check the map file's geometry")
         return cls(min_x, max_y, width / (max_x - min_x), offset_x, offset_y)
 
     def height(self, bounds: Sequence[float]) -> float:
@@ -146,25 +65,53 @@ class Viewport:
         return self.offset_x + (x - self.min_x) * self.scale, self.offset_y + (self.max_y - y) * self.scale
 
 
-def _rings(geometry: BaseGeometry):
-    """Every polygon ring of a (multi)polygon or collection; lines and points are dropped."""
-    if geometry is None or geometry.is_empty:
+def _as_geojson(geometry: Any) -> dict[str, Any] | None:
+    """A GeoJSON geometry mapping; objects with ``__geo_interface__`` (e.g. shapely) are accepted too."""
+    if geometry is None:
+        return None
+    if hasattr(geometry, "__geo_interface__"):
+        return geometry.__geo_interface__
+    return geometry
+
+
+def rings(geometry: Any) -> Iterator[list[tuple[float, float]]]:
+    """Every polygon ring of a (multi)polygon or collection as a list of points; lines and points are dropped."""
+    geometry = _as_geojson(geometry)
+    if not geometry:
         return
-    if geometry.geom_type == "Polygon":
-        yield geometry.exterior
-        yield from geometry.interiors
-    elif geometry.geom_type in ("MultiPolygon", "GeometryCollection"):
-        for part in geometry.geoms:
-            yield from _rings(part)
+    kind = geometry.get("type")
+    if kind == "Polygon":
+        for ring in geometry.get("coordinates") or []:
+            yield [(float(p[0]), float(p[1])) for p in ring]
+    elif kind == "MultiPolygon":
+        for polygon in geometry.get("coordinates") or []:
+            for ring in polygon:
+                yield [(float(p[0]), float(p[1])) for p in ring]
+    elif kind == "GeometryCollection":
+        for part in geometry.get("geometries") or []:
+            yield from rings(part)
 
 
-def svg_path(geometry: BaseGeometry, viewport: Viewport) -> str:
+def bounds_of(geometries: Sequence[Any]) -> tuple[float, float, float, float]:
+    """(minx, miny, maxx, maxy) over every ring of every geometry."""
+    xs, ys = [], []
+    for geometry in geometries:
+        for ring in rings(geometry):
+            xs += [p[0] for p in ring]
+            ys += [p[1] for p in ring]
+    if not xs:
+        raise RecordError("interactive map: the map file has no polygon geometry - the recipe must write the areas' shapes")
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+def svg_path(geometry: Any, viewport: Viewport) -> str:
     """The SVG path data (``d``) of a polygonal geometry, one closed subpath per ring, to 0.1 unit.
 
     Parameters
     ----------
-    geometry : shapely geometry
-        Polygon, MultiPolygon or a collection holding them, in the viewport's projected CRS.
+    geometry : dict or geometry object
+        A GeoJSON Polygon, MultiPolygon or GeometryCollection (or an object with ``__geo_interface__``),
+        in the viewport's projected coordinates.
     viewport : Viewport
         The transform into SVG units.
 
@@ -175,125 +122,87 @@ def svg_path(geometry: BaseGeometry, viewport: Viewport) -> str:
         ``fill-rule="evenodd"`` so holes stay holes.
     """
     parts = []
-    for ring in _rings(geometry):
-        points = [viewport.point(x, y) for x, y in ring.coords]
+    for ring in rings(geometry):
+        points = [viewport.point(x, y) for x, y in ring]
         if len(points) < 4:  # a closed ring needs three distinct points
             continue
         parts.append("M" + "L".join(f"{x:.1f} {y:.1f}" for x, y in points[:-1]) + "Z")
     return "".join(parts)
 
 
-def project_and_simplify(shapes: gpd.GeoDataFrame, tolerance_m: float, crs: str = BRITISH_NATIONAL_GRID) -> gpd.GeoDataFrame:
-    """Project to the figure's CRS (British National Grid by default) and simplify, keeping shared borders aligned.
-
-    Parameters
-    ----------
-    shapes : geopandas.GeoDataFrame
-        Areas with a geometry and a CRS.
-    tolerance_m : float
-        Douglas-Peucker tolerance in the target CRS's units (metres for British National Grid).
-    crs : str
-        Target CRS.
-
-    Returns
-    -------
-    geopandas.GeoDataFrame
-        A copy in ``crs`` with simplified, valid geometries.
-    """
-    if shapes.crs is None:
-        raise AnalysisError("interactive map: the boundary geometry has no CRS - read it with nao_analysis.readers.boundaries")
-    projected = shapes.to_crs(crs).copy()
-    # Topology-preserving simplification per area; at half an SVG unit the tiny slivers it may open are invisible.
-    simplified = shapely.simplify(projected.geometry.to_numpy(), tolerance_m, preserve_topology=True)
-    projected["geometry"] = shapely.make_valid(simplified)
-    return projected
+def _is_geographic(bounds: Sequence[float]) -> bool:
+    return bounds[0] >= -180 and bounds[2] <= 180 and bounds[1] >= -90 and bounds[3] <= 90
 
 
-# -- data -> tooltip records -----------------------------------------------------------------------
+def _project_lon_lat(geometry: Any, mid_latitude: float) -> dict[str, Any] | None:
+    """Longitude/latitude to a local equirectangular plane (x shrunk by cos(latitude)), so shapes keep their look."""
+    geometry = _as_geojson(geometry)
+    if not geometry:
+        return None
+    factor = math.cos(math.radians(mid_latitude))
+    polygons = [[[(x * factor, y) for x, y in ring]] for ring in rings(geometry)]
+    return {"type": "MultiPolygon", "coordinates": polygons}
 
 
-def _is_missing(value: Any) -> bool:
-    if value is None:
-        return True
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
+# -- features -> tooltip and table rows ------------------------------------------------------------
 
 
-def _format(value: Any, fmt: str) -> str:
-    if _is_missing(value) or (isinstance(value, str) and not value.strip()):
+def _format_value(value: Any, fmt: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
-    if isinstance(value, bool | np.bool_):
+    if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, numbers.Number):
+    if isinstance(value, int | float):
         return fmt.format(value)
     return str(value)
 
 
-def area_records(areas: pd.DataFrame, spec: MapSpec, params: dict[str, Any]) -> pd.DataFrame:
-    """One row per area code: name, value, formatted tooltip lines, flag text, class label.
+def area_rows(features: Sequence[dict[str, Any]], declared: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per area, sorted by name: code, name, value text, tooltip lines, flag, class and colour.
 
     Parameters
     ----------
-    areas : pandas.DataFrame
-        The figure's tidy CSV as read by pandas (one row per area).
-    spec : MapSpec
-        Which columns hold the code, name, value, details and flags.
-    params : dict
-        The figure's parameters from its record (class breaks, years for the labels).
+    features : sequence of dict
+        From :func:`nao_analysis.report.records.load_map_features`.
+    declared : dict
+        The record's ``map`` entry (``labels``, ``colours``; optionally ``value_label``, ``value_format``).
 
     Returns
     -------
-    pandas.DataFrame
-        Indexed by code, with columns ``name``, ``value``, ``value_text``, ``lines`` (list of
-        ``[label, text]``), ``flag``, ``class_label`` (NaN = no data) and ``counted``.
-
-    Raises
-    ------
-    AnalysisError
-        If a column the spec names is missing, or an area code appears twice.
+    list of dict
+        ``code, name, value, value_text, lines`` (list of ``[label, text]``), ``flag``, ``class_label``
+        (None = no data), ``colour``, ``counted``, ``no_data_reason``, ``geometry``.
     """
-    needed = [spec.code_column, spec.name_column, spec.value_column]
-    missing = [c for c in needed if c not in areas.columns]
-    if missing:
-        raise AnalysisError(
-            f"interactive map for {spec.figure}: the figure's CSV has no column(s) {', '.join(missing)} "
-            f"(columns: {', '.join(map(str, areas.columns))}) - update MAP_SPECS in report/interactive_map.py"
-        )
-    duplicated = areas[spec.code_column][areas[spec.code_column].duplicated()]
-    if not duplicated.empty:
-        raise AnalysisError(
-            f"interactive map for {spec.figure}: area code {duplicated.iloc[0]} appears twice in the figure's CSV "
-            "- one row per area expected"
-        )
-    values = pd.to_numeric(areas[spec.value_column], errors="coerce")
-    bins, labels, _colours = spec.classes(params)
-    classes = classify(values.reset_index(drop=True), bins, labels)
-    value_label = spec.value_label.format(**params)
+    value_label = declared.get("value_label") or "Value"
+    fmt = declared.get("value_format") or "{:,.1f}"
+    colour_of = dict(zip(declared.get("labels") or [], declared.get("colours") or []))
     rows = []
-    for position, (_, area) in enumerate(areas.iterrows()):
-        lines = [[value_label, _format(values.iloc[position], spec.value_fmt) or "no data"]]
-        for detail in spec.details:
-            if detail.column in areas.columns:
-                text = _format(area[detail.column], detail.fmt)
-                if text:
-                    lines.append([detail.label.format(**params), text])
-        flags = [_format(area[c], "{}") for c in spec.flag_columns if c in areas.columns]
-        counted = bool(area[spec.counted_column]) if spec.counted_column and spec.counted_column in areas.columns else True
+    for feature in features:
+        p = feature["properties"]
+        class_label = p.get("class_label") or None
+        value_text = p.get("value_text") or _format_value(p.get("value"), fmt) or "no data"
+        lines = [[value_label, value_text]]
+        lines += [[str(label), str(text)] for label, text in (p.get("details") or []) if str(text).strip()]
+        if class_label:
+            lines.append(["Map class", str(class_label)])
+        if p.get("no_data_reason"):
+            lines.append(["No data", p["no_data_reason"]])
         rows.append(
             {
-                "code": str(area[spec.code_column]),
-                "name": str(area[spec.name_column]),
-                "value": None if _is_missing(values.iloc[position]) else float(values.iloc[position]),
-                "value_text": lines[0][1],
+                "code": p["code"],
+                "name": p["name"],
+                "value": p.get("value"),
+                "value_text": value_text,
                 "lines": lines,
-                "flag": "; ".join(f for f in flags if f),
-                "class_label": classes.iloc[position],
-                "counted": counted,
+                "flag": p.get("flag") or "",
+                "class_label": class_label,
+                "colour": (colour_of.get(class_label) or p.get("colour")) if class_label else None,
+                "counted": p.get("counted", True) is not False,
+                "no_data_reason": p.get("no_data_reason") or "",
+                "geometry": feature.get("geometry"),
             }
         )
-    return pd.DataFrame(rows).set_index("code")
+    return sorted(rows, key=lambda r: (r["name"].casefold(), r["code"]))
 
 
 # -- page fragment ---------------------------------------------------------------------------------
@@ -302,16 +211,19 @@ MAP_CSS = """
 .imap{position:relative;margin:16px 0}
 .imap svg{width:100%;height:auto;max-width:840px;display:block;background:#fff}
 .imap path.area{stroke:#fff;stroke-width:0.4;cursor:pointer}
-.imap path.area:hover,.imap path.area:focus,.imap path.area.active{stroke:#0b0c0c;stroke-width:1.6;outline:none}
+.imap path.area:hover,.imap path.area:focus,.imap path.area.active{stroke:#0b0c0c;stroke-width:1.6}
+.imap path.area:focus{outline:none;stroke:#0b0c0c;stroke-width:2.4}
 .imap .tooltip{position:absolute;pointer-events:none;background:#fff;border:2px solid #0b0c0c;padding:6px 10px;font-size:0.85em;
- max-width:340px;box-shadow:2px 2px 6px rgba(0,0,0,.25);z-index:5}
+ max-width:min(340px,90vw);box-shadow:2px 2px 6px rgba(0,0,0,.25);z-index:5}
 .imap .tooltip[hidden]{display:none}
 .imap .tooltip .tt-name{font-weight:bold;margin-bottom:4px}
 .imap .tooltip .tt-flag{color:#801650;font-weight:bold;margin-top:4px}
 .imap .tooltip table{margin:0;font-size:1em}.imap .tooltip td,.imap .tooltip th{border:0;padding:1px 8px 1px 0;background:none}
-.imap .tooltip th{font-weight:normal;color:#505a5f}.imap .tooltip td{font-weight:bold;text-align:right;white-space:nowrap}
+.imap .tooltip th{font-weight:normal;color:#505a5f}.imap .tooltip td{font-weight:bold;text-align:right}
 .imap-legend{list-style:none;padding:0;margin:8px 0;display:flex;flex-wrap:wrap;gap:6px 18px;font-size:0.9em}
 .imap-legend .swatch{display:inline-block;width:14px;height:14px;border:1px solid #505a5f;margin-right:6px;vertical-align:-2px}
+.imap-help{font-size:0.9em;color:#505a5f}
+a.skip-map{display:inline-block;margin:4px 0}
 """
 
 MAP_JS = """
@@ -320,6 +232,7 @@ MAP_JS = """
   if (!root) { return; }
   var data = JSON.parse(document.getElementById('imap-data').textContent);
   var tip = root.querySelector('.tooltip');
+  var areas = Array.prototype.slice.call(root.querySelectorAll('g.areas path.area'));
   function show(path, x, y) {
     var area = data[path.getAttribute('data-code')];
     if (!area) { return; }
@@ -358,14 +271,31 @@ MAP_JS = """
     tip.hidden = true;
     root.querySelectorAll('path.area.active').forEach(function (p) { p.classList.remove('active'); });
   }
+  function moveTo(index) {
+    var target = areas[(index + areas.length) % areas.length];
+    areas.forEach(function (p) { p.tabIndex = -1; });
+    target.tabIndex = 0;
+    target.focus();
+  }
   root.querySelectorAll('path.area').forEach(function (path) {
     path.addEventListener('mousemove', function (event) { show(path, event.clientX, event.clientY); });
     path.addEventListener('mouseleave', hide);
+  });
+  areas.forEach(function (path, index) {
     path.addEventListener('focus', function () {
       var r = path.getBoundingClientRect();
       show(path, r.left + r.width / 2, r.top + r.height / 2);
     });
     path.addEventListener('blur', hide);
+    path.addEventListener('keydown', function (event) {
+      var keys = {ArrowRight: index + 1, ArrowDown: index + 1, ArrowLeft: index - 1, ArrowUp: index - 1,
+                  Home: 0, End: areas.length - 1};
+      if (event.key in keys) { event.preventDefault(); moveTo(keys[event.key]); }
+      else if (event.key === 'Enter' && path.getAttribute('data-href')) { window.location.href = path.getAttribute('data-href'); }
+    });
+    path.addEventListener('click', function () {
+      if (path.getAttribute('data-href')) { window.location.href = path.getAttribute('data-href'); }
+    });
   });
   document.addEventListener('keydown', function (event) { if (event.key === 'Escape') { hide(); } });
 })();
@@ -378,187 +308,188 @@ def _json_for_script(payload: Any) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def map_fragment(shapes: gpd.GeoDataFrame, areas: pd.DataFrame, spec: MapSpec, params: dict[str, Any], *, caption: str = "") -> str:
-    """The interactive map as an HTML fragment: inline SVG, legend, hidden tooltip, data and script.
+def _projected(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows with geometry in a plane: projected metres as given, longitude/latitude transformed."""
+    bounds = bounds_of([r["geometry"] for r in rows])
+    if not _is_geographic(bounds):
+        return rows
+    mid = (bounds[1] + bounds[3]) / 2
+    return [r | {"geometry": _project_lon_lat(r["geometry"], mid)} for r in rows]
+
+
+def map_fragment(
+    features: Sequence[dict[str, Any]],
+    declared: dict[str, Any],
+    *,
+    caption: str = "",
+    area_links: dict[str, str] | None = None,
+) -> str:
+    """The interactive map as an HTML fragment: skip link, legend, inline SVG, hidden tooltip, data and script.
 
     Parameters
     ----------
-    shapes : geopandas.GeoDataFrame
-        Boundaries with ``code``, ``name`` and ``geometry`` (any CRS; projected to British National Grid).
-    areas : pandas.DataFrame
-        The figure's tidy per-area CSV.
-    spec : MapSpec
-        The figure's column mapping (see :data:`MAP_SPECS`).
-    params : dict
-        The figure's parameters from its record.
+    features : sequence of dict
+        The map file's features (:func:`nao_analysis.report.records.load_map_features`).
+    declared : dict
+        The record's ``map`` entry: ``labels``, ``colours``; optionally ``legend_title``, ``value_label``,
+        ``value_format``, ``no_data_label`` and ``inset`` (``{"code_prefix": ..., "title": ...}``, or null for none).
     caption : str
-        Text for the SVG's accessible name.
+        The map's accessible name (the figure's title).
+    area_links : dict, optional
+        Area code -> page to open when the area is clicked or Enter is pressed on it.
 
     Returns
     -------
     str
         HTML; every text is escaped, the data is embedded as JSON.
-
-    Raises
-    ------
-    AnalysisError
-        If columns are missing or no area of the CSV matches a boundary.
     """
-    records = area_records(areas, spec, params)
-    _bins, labels, colours = spec.classes(params)
+    rows = _projected(area_rows(features, declared))
+    labels = list(declared.get("labels") or [])
+    colours = list(declared.get("colours") or [])
     colour_of = dict(zip(labels, colours))
-    matched = shapes["code"].astype(str).isin(records.index)
-    if not matched.any():
-        raise AnalysisError(
-            f"interactive map for {spec.figure}: no area code of the figure's CSV matches the boundaries "
-            f"(e.g. {records.index[0] if len(records) else 'none'}) - check the boundary vintage"
-        )
+    legend_title = declared.get("legend_title") or declared.get("value_label") or "Map classes"
+    no_data_label = declared.get("no_data_label") or "Data not available"
+    inset = declared.get("inset", DEFAULT_INSET)
+    links = area_links or {}
 
-    national = project_and_simplify(shapes, SIMPLIFY_NATIONAL_M)
-    bounds = national.total_bounds
+    bounds = bounds_of([r["geometry"] for r in rows])
     main_view = Viewport.fit(bounds, MAP_WIDTH)
     height = main_view.height(bounds)
-
-    inset_parts: list[str] = []
-    london = shapes[shapes["code"].astype(str).str.startswith(LONDON_CODE_PREFIX)]
     width = MAP_WIDTH
-    if not london.empty:
-        london = project_and_simplify(london, SIMPLIFY_INSET_M)
-        lb = london.total_bounds
+    inset_parts: list[str] = []
+    inset_rows = [r for r in rows if inset and r["code"].startswith(inset["code_prefix"])]
+    if inset_rows:
+        inset_bounds = bounds_of([r["geometry"] for r in inset_rows])
         inset_x = MAP_WIDTH + GAP
-        inset_view = Viewport.fit(lb, INSET_WIDTH, offset_x=inset_x, offset_y=28.0)
+        inset_view = Viewport.fit(inset_bounds, INSET_WIDTH, offset_x=inset_x, offset_y=28.0)
         width = inset_x + INSET_WIDTH + 6  # room for the frame drawn 4 units outside the inset
-        inset_h = inset_view.height(lb)
-        inset_parts.append(f'<text x="{inset_x:.1f}" y="18" font-size="13" fill="#0b0c0c">London (enlarged)</text>')
+        inset_h = inset_view.height(inset_bounds)
+        # The inset repeats areas already on the national map: hidden from screen readers and not focusable.
+        inset_parts.append('<g class="inset" aria-hidden="true">')
+        inset_parts.append(f'<text x="{inset_x:.1f}" y="18" font-size="13" fill="#0b0c0c">{html.escape(inset.get("title", ""))}</text>')
         inset_parts.append(f'<rect x="{inset_x - 4:.1f}" y="24" width="{INSET_WIDTH + 8:.1f}" height="{inset_h + 8:.1f}" {FRAME_STYLE}/>')
-        inset_parts += _area_paths(london, records, colour_of, inset_view, focusable=False)
-        # Mark the enlarged area on the national map, as the static map does.
-        x0, y0 = main_view.point(lb[0], lb[3])
-        x1, y1 = main_view.point(lb[2], lb[1])
+        inset_parts += [_area_path(r, colour_of, inset_view, focus=None) for r in inset_rows]
+        x0, y0 = main_view.point(inset_bounds[0], inset_bounds[3])
+        x1, y1 = main_view.point(inset_bounds[2], inset_bounds[1])
         inset_parts.append(f'<rect x="{x0:.1f}" y="{y0:.1f}" width="{x1 - x0:.1f}" height="{y1 - y0:.1f}" {FRAME_STYLE}/>')
+        inset_parts.append("</g>")
         height = max(height, 28.0 + inset_h + 8)
 
-    main_paths = _area_paths(national, records, colour_of, main_view, focusable=True)
-    counted = records[records["counted"]]
-    counts = counted["class_label"].value_counts()
+    drawable = [r for r in rows if svg_path(r["geometry"], main_view)]
+    main_paths = [_area_path(r, colour_of, main_view, focus=0 if i == 0 else -1, href=links.get(r["code"])) for i, r in enumerate(drawable)]
+    counted = [r for r in rows if r["counted"]]
     legend = [
-        f'<li><span class="swatch" style="background:{colour_of[label]}"></span>{html.escape(label)} ({int(counts.get(label, 0))})</li>'
-        for label in labels
+        f'<li><span class="swatch" style="background:{html.escape(colour)}"></span>{html.escape(label)} '
+        f"({sum(1 for r in counted if r['class_label'] == label)})</li>"
+        for label, colour in zip(labels, colours)
     ]
-    n_missing = int(counted["class_label"].isna().sum())
-    unmatched = int((~shapes["code"].astype(str).isin(records.index)).sum())
-    if n_missing or unmatched:
+    n_missing = sum(1 for r in counted if not r["class_label"])
+    if n_missing:
         legend.append(
-            f'<li><span class="swatch" style="background:{NO_DATA_GREY};background-image:{HATCH_CSS}"></span>'
-            f"{html.escape(spec.no_data_label)} ({n_missing + unmatched})</li>"
+            f'<li><span class="swatch" style="background:{NO_DATA_COLOUR};background-image:{HATCH_CSS}"></span>'
+            f"{html.escape(no_data_label)} ({n_missing})</li>"
         )
 
-    payload = {code: {"name": r["name"], "lines": r["lines"], "flag": r["flag"]} for code, r in records.iterrows()}
-    label = html.escape(caption or f"Interactive map for {spec.figure}")
+    payload = {r["code"]: {"name": r["name"], "lines": r["lines"], "flag": r["flag"]} for r in rows}
+    name = html.escape(caption or legend_title)
+    help_text = (
+        "Point at an area, or press Tab to reach the map and then the arrow keys to move between areas in alphabetical "
+        "order (Home and End for the first and last), to see its name, its value, the figures behind it and any flag."
+        + (" Click an area, or press Enter on it, to open its profile." if links else "")
+    )
     svg = (
-        f'<svg viewBox="0 0 {width:.0f} {height:.0f}" role="img" aria-label="{label}" xmlns="http://www.w3.org/2000/svg">'
+        f'<svg viewBox="0 0 {width:.0f} {height:.0f}" role="group" aria-label="{name}" aria-describedby="imap-help" '
+        'xmlns="http://www.w3.org/2000/svg" focusable="false">'
         '<defs><pattern id="nodata" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">'
-        f'<rect width="6" height="6" fill="{NO_DATA_GREY}"/>'
+        f'<rect width="6" height="6" fill="{NO_DATA_COLOUR}"/>'
         '<line x1="0" y1="0" x2="0" y2="6" stroke="#505a5f" stroke-width="1.2"/></pattern></defs>'
-        '<g class="national">' + "".join(main_paths) + "</g>" + "".join(inset_parts) + "</svg>"
+        f'<g class="areas" role="list" aria-label="Areas, in alphabetical order ({len(drawable)})">'
+        + "".join(main_paths)
+        + "</g>"
+        + "".join(inset_parts)
+        + "</svg>"
     )
     return (
-        f'<div class="imap" id="imap" data-figure="{html.escape(spec.figure)}">'
-        f'<p><strong>{html.escape(spec.legend_title)}</strong></p><ul class="imap-legend">{"".join(legend)}</ul>'
+        '<a class="skip-map" href="#imap-after">Skip the map</a>'
+        f'<div class="imap" id="imap" data-figure="{html.escape(str(declared.get("figure", "")))}">'
+        f'<p><strong>{html.escape(legend_title)}</strong></p><ul class="imap-legend">{"".join(legend)}</ul>'
+        f'<p class="imap-help" id="imap-help">{html.escape(help_text)}</p>'
         f'{svg}<div class="tooltip" role="status" aria-live="polite" hidden></div></div>'
         f'<script type="application/json" id="imap-data">{_json_for_script(payload)}</script>'
         f"<script>{MAP_JS}</script>"
     )
 
 
-def _area_paths(
-    shapes: gpd.GeoDataFrame, records: pd.DataFrame, colour_of: dict[str, str], viewport: Viewport, *, focusable: bool
-) -> list[str]:
-    paths = []
-    for area in shapes.itertuples():
-        code = str(area.code)
-        record = records.loc[code] if code in records.index else None
-        class_label = None if record is None else record["class_label"]
-        fill = colour_of[class_label] if isinstance(class_label, str) else "url(#nodata)"
-        name = str(record["name"]) if record is not None else str(area.name)
-        value_text = record["value_text"] if record is not None else "not in the figure's data"
-        d = svg_path(area.geometry, viewport)
-        if not d:
-            continue
-        # Only the national map's paths take keyboard focus, so each area is one tab stop.
-        focus = ' tabindex="0"' if focusable else ""
-        label = html.escape(f"{name}: {value_text}")
-        paths.append(
-            f'<path class="area" d="{d}" fill="{fill}" fill-rule="evenodd" data-code="{html.escape(code)}"{focus} '
-            f'aria-label="{label}"><title>{label}</title></path>'
-        )
-    return paths
+def _area_path(row: dict[str, Any], colour_of: dict[str, str], viewport: Viewport, *, focus: int | None, href: str | None = None) -> str:
+    d = svg_path(row["geometry"], viewport)
+    if not d:
+        return ""
+    fill = (colour_of.get(row["class_label"]) or row["colour"] or NO_DATA_COLOUR) if row["class_label"] else "url(#nodata)"
+    attributes = f'class="area" d="{d}" fill="{html.escape(fill)}" fill-rule="evenodd" data-code="{html.escape(row["code"])}"'
+    if href:
+        attributes += f' data-href="{html.escape(href)}"'
+    if focus is not None:
+        label = html.escape(f"{row['name']}: {row['value_text']}" + (f" (flag: {row['flag']})" if row["flag"] else ""))
+        attributes += f' role="listitem" tabindex="{focus}" aria-label="{label}"'
+    return f"<path {attributes}/>"
 
 
-def area_table_html(areas: pd.DataFrame, spec: MapSpec, params: dict[str, Any]) -> str:
+def area_table_html(features: Sequence[dict[str, Any]], declared: dict[str, Any], *, area_links: dict[str, str] | None = None) -> str:
     """Every area's numbers as an accessible table (the map's text alternative), sorted by name."""
-    records = area_records(areas, spec, params).sort_values("name")
-    headers = [line[0] for line in max(records["lines"], key=len)] if len(records) else []
-    out = [
-        f'<table><caption>{html.escape(spec.legend_title)} by area</caption><thead><tr><th scope="col">Area</th><th scope="col">Code</th>'
-    ]
+    rows = area_rows(features, declared)
+    headers: list[str] = []
+    for r in rows:
+        for label, _text in r["lines"]:
+            if label not in headers:
+                headers.append(label)
+    links = area_links or {}
+    title = declared.get("legend_title") or declared.get("value_label") or "Value"
+    out = [f'<table><caption>{html.escape(title)} by area</caption><thead><tr><th scope="col">Area</th><th scope="col">Code</th>']
     out += [f'<th scope="col">{html.escape(h)}</th>' for h in headers]
     out.append('<th scope="col">Flag</th></tr></thead><tbody>')
-    for code, r in records.iterrows():
+    for r in rows:
         texts = dict((label, text) for label, text in r["lines"])
         cells = "".join(f'<td class="num">{html.escape(texts.get(h, ""))}</td>' for h in headers)
-        out.append(
-            f'<tr><th scope="row">{html.escape(r["name"])}</th><td>{html.escape(str(code))}</td>{cells}'
-            f"<td>{html.escape(r['flag'])}</td></tr>"
-        )
+        name = html.escape(r["name"])
+        if r["code"] in links:
+            name = f'<a href="{html.escape(links[r["code"]])}">{name}</a>'
+        out.append(f'<tr><th scope="row">{name}</th><td>{html.escape(r["code"])}</td>{cells}<td>{html.escape(r["flag"])}</td></tr>')
     out.append("</tbody></table>")
     return "".join(out)
 
 
-def spec_with_classes(spec: MapSpec, bins: Sequence[float | None], labels: Sequence[str], colours: Sequence[str]) -> MapSpec:
-    """``spec`` with fixed classes (upper bounds; None = no upper bound), labels and colours."""
-    classes = ([math.inf if b is None else float(b) for b in bins], list(labels), list(colours))
-    return replace(spec, classes=lambda _params: classes)
-
-
-def interactive_map_for_record(record: dict[str, Any], figures_dir: Path) -> tuple[str, str] | None:
-    """The interactive map's HTML fragment and head CSS for a figure record, or None if the figure has no map.
+def interactive_map_for_record(record: dict[str, Any], *folders: Path, area_links: dict[str, str] | None = None) -> tuple[str, str] | None:
+    """The interactive map's HTML fragment and head CSS for a figure record, or None if the figure has no map file.
 
     Parameters
     ----------
     record : dict
-        The figure's record (``reports/<edition>/<stem>.json``): figure id, stem, params.
-    figures_dir : pathlib.Path
-        Where the figure's CSV was written (``figures/<edition>/``).
+        The figure's finished record: ``map`` with ``bins``, ``labels``, ``colours`` and ``geojson``.
+    folders : pathlib.Path
+        Where the map file may be (``figures/<edition>/``, then ``reports/<edition>/``).
+    area_links : dict, optional
+        Area code -> page of that area's profile.
 
     Returns
     -------
     (str, str) or None
-        ``(body_html, css)``; None when :data:`MAP_SPECS` has no entry for the figure.
+        ``(body_html, css)``; None when the record declares no map file (a figure without a map, or one built
+        before maps were saved with their records).
 
     Raises
     ------
-    AnalysisError
-        If the CSV or the boundary source is missing or does not match.
+    RecordError
+        If the map file is missing or not in the agreed shape.
     """
-    spec = MAP_SPECS.get(record.get("figure", ""))
-    declared = record.get("map")
-    if spec is None or not declared:
+    declared = dict(record.get("map") or {})
+    if not declared.get("geojson"):
         return None
-    spec = spec_with_classes(spec, declared["bins"], declared["labels"], declared["colours"])
-    params = record.get("params", {})
-    csv_path = figures_dir / f"{record['stem']}.csv"
-    if not csv_path.exists():
-        raise AnalysisError(f"{csv_path}: the figure's data file is missing - rebuild {record['figure']} before the site")
-    boundary_source = params.get("boundary_source")
-    if not boundary_source:
-        raise AnalysisError(f"{record['figure']}: its parameters name no boundary_source - the interactive map needs one")
-    from nao_analysis.readers.boundaries import read_ctyua_boundaries
-    from nao_analysis.settings import Settings
-    from nao_analysis.sources import fetch
-
-    boundaries = read_ctyua_boundaries(fetch(boundary_source, Settings.from_environment()).path)
-    areas = pd.read_csv(csv_path, dtype={spec.code_column: str, spec.name_column: str})
-    body = map_fragment(boundaries, areas, spec, params, caption=record.get("title", ""))
-    body += "<details><summary>Every area's numbers (table)</summary>" + area_table_html(areas, spec, params) + "</details>"
+    declared.setdefault("figure", record.get("figure", ""))
+    features = load_map_features(record, *folders)
+    body = map_fragment(features, declared, caption=record.get("title", ""), area_links=area_links)
+    body += (
+        '<div id="imap-after" tabindex="-1"><details><summary>Every area\'s numbers (table)</summary>'
+        + area_table_html(features, declared, area_links=area_links)
+        + "</details></div>"
+    )
     return body, MAP_CSS

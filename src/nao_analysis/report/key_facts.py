@@ -18,8 +18,8 @@ import pandas as pd
 import pandera.pandas as pa
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from nao_analysis.errors import AnalysisError
-from nao_analysis.readers._common import read_manual_yaml
+from nao_analysis.errors import AnalysisError, ReaderError
+from nao_analysis.report.formatting import format_change
 
 BASIS_RECOMPUTED = "recomputed"
 BASIS_QUOTED = "quoted"
@@ -100,14 +100,25 @@ def load_key_facts(path: str | Path) -> list[KeyFact]:
     ReaderError
         If the file is missing or not YAML, or a fact is malformed (e.g. both or neither of ``recomputed_by`` and ``quoted``).
     """
-    return list(
-        read_manual_yaml(
-            path,
-            KeyFactsFile,
-            missing_fix="restore data/manual/key_facts.yaml",
-            invalid_fix="each fact needs id, group, headline, wording, value, unit, citation and one basis",
-        ).facts
-    )
+    import yaml
+
+    # Read here rather than through the readers: the report layer depends on nothing below the figures.
+    path = Path(path)
+    invalid_fix = "each fact needs id, group, headline, wording, value, unit, citation and one basis"
+    if not path.exists():
+        raise ReaderError(path, "file not found", "restore data/manual/key_facts.yaml")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ReaderError(path, f"not valid YAML ({str(exc).splitlines()[0]})", "fix the YAML syntax") from None
+    if not isinstance(data, dict):
+        raise ReaderError(path, "expected a mapping at the top level", invalid_fix)
+    try:
+        return list(KeyFactsFile.model_validate(data).facts)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "file"
+        raise ReaderError(path, f"{where}: {first['msg']} ({exc.error_count()} problem(s) in all)", invalid_fix) from None
 
 
 def _as_facts(facts: Iterable[KeyFact | Mapping[str, Any]]) -> list[KeyFact]:
@@ -232,9 +243,41 @@ def _format_number(value: float | None) -> str:
     return f"{value:,.2f}".rstrip("0").rstrip(".")
 
 
+#: A fact's unit that makes it a change, and the sign the change takes ("40% reduction" is a change of -40%).
+CHANGE_UNIT_SIGNS = {"reduction": -1, "decrease": -1, "fall": -1, "increase": 1, "rise": 1}
+
+
+def change_sign(unit: str) -> int | None:
+    """-1 or +1 when a fact's unit (e.g. ``"% reduction"``) makes its value a change; None otherwise."""
+    words = unit.lower().split()
+    if not words or not words[0].startswith("%"):
+        return None
+    return next((sign for word, sign in CHANGE_UNIT_SIGNS.items() if word in words), None)
+
+
+def published_text(value: float, unit: str) -> str:
+    """A fact's printed value in the site's convention: a change signed (``-40%``), anything else with its unit."""
+    sign = change_sign(unit)
+    if sign is not None:
+        rest = " ".join(w for w in unit.split()[1:] if w.lower() not in CHANGE_UNIT_SIGNS)
+        return format_change(sign * value, "%") + (f" {rest}" if rest else "")
+    if unit.startswith("%"):
+        return f"{_format_number(value)}{unit}"
+    return f"{_format_number(value)} {unit}"
+
+
+def rebuilt_text(value: float | None, unit: str) -> str:
+    """A recomputed fact's rebuilt value, in the same convention as :func:`published_text` (the reconciliation's sign)."""
+    if value is None:
+        return _format_number(value)
+    if change_sign(unit) is not None:
+        return format_change(value, "%")
+    return _format_number(value)
+
+
 def _status_class(status: str) -> str:
     status = status.lower()
-    for key in ("pass", "fail", "differs", "unavailable", "not built", "quoted"):
+    for key in ("not comparable", "not applicable", "pass", "fail", "differs", "unavailable", "not built", "quoted"):
         if key in status:
             return "status-" + key.replace(" ", "-")
     return "status-other"
@@ -275,7 +318,7 @@ def key_facts_html(table: pd.DataFrame) -> str:
         "<thead><tr>"
         + "".join(
             f'<th scope="col">{e(h)}</th>'
-            for h in ("Key fact", "As printed", "How we get it", "Rebuilt", "Status", "Where the report says it")
+            for h in ("Key fact", "Published", "How we get it", "Rebuilt", "Status", "Where the report says it")
         )
         + "</tr></thead>",
         "<tbody>",
@@ -283,7 +326,7 @@ def key_facts_html(table: pd.DataFrame) -> str:
     for row in table.itertuples(index=False):
         if row.basis == BASIS_RECOMPUTED:
             how = f"Recomputed by {row.figure} (check {row.check})"
-            rebuilt = _format_number(_number(row.rebuilt))
+            rebuilt = rebuilt_text(_number(row.rebuilt), row.unit)
             detail = f"<br><small>{e(row.note)}</small>" if row.note else ""
         else:
             how = f"Quoted: {row.quoted_from}"
@@ -292,7 +335,7 @@ def key_facts_html(table: pd.DataFrame) -> str:
         out.append(
             f'<tr class="basis-{e(row.basis)} {_status_class(str(row.status))}" data-group="{int(row.group)}">'
             f'<th scope="row">{e(row.headline)} <span class="wording">{e(row.wording)}</span></th>'
-            f'<td class="num">{e(_format_number(row.value))} {e(row.unit)}</td>'
+            f'<td class="num">{e(published_text(row.value, row.unit))}</td>'
             f"<td>{e(how)}</td>"
             f'<td class="num">{e(rebuilt)}</td>'
             f"<td>{e(str(row.status))}{detail}</td>"

@@ -1,13 +1,168 @@
-"""A code-hidden HTML rendering of an executed figure notebook, for reviewers."""
+"""A code-hidden HTML rendering of an executed figure notebook, for reviewers.
+
+The page shows what a reader needs and nothing of the machinery: the notebook's prose, the chart (embedded from
+the figure's outputs when the notebook does not display it), tables formatted for reading (no index, thousands
+separators, "no data" for blanks) and no filesystem path anywhere (a returned ``PosixPath`` is dropped, other
+paths are reduced to the file's name).
+"""
 
 from __future__ import annotations
 
+import copy
 import html
 import json
+import re
 from pathlib import Path
 from typing import Any
 
+from nao_analysis.report.formatting import format_cell, strip_paths
 from nao_analysis.report.page import render_page
+
+#: An output that only shows a path a function returned (``fig.save_chart(...)`` as the cell's last line).
+PATH_ONLY = re.compile(r"^\s*(?:(?:Posix|Windows)?Path\(.*\)|'/[^']*'|\"/[^\"]*\")\s*$", re.DOTALL)
+#: Where the site keeps a figure's charts, relative to the notebook page.
+CHART_FOLDER = "figures/"
+
+
+def figure_label(figure_id: str) -> str:
+    """``"fig03"`` -> ``"Figure 3"``; ``"app2"`` -> ``"Appendix 2"``; anything else unchanged."""
+    match = re.fullmatch(r"(fig|app)0*(\d+)([a-z]?)", figure_id)
+    if not match:
+        return figure_id
+    kind = "Figure" if match.group(1) == "fig" else "Appendix"
+    return f"{kind} {match.group(2)}{match.group(3)}"
+
+
+def _text(value: Any) -> str:
+    return "".join(value) if isinstance(value, list) else str(value or "")
+
+
+def format_dataframe_html(table_html: str) -> str:
+    """A pandas ``DataFrame`` HTML table made readable: the default 0..n index dropped, numbers formatted, blanks as "no data".
+
+    Parameters
+    ----------
+    table_html : str
+        HTML as ``DataFrame._repr_html_`` writes it (possibly with a wrapping ``<div>`` and style).
+
+    Returns
+    -------
+    str
+        One ``<table>`` with ``scope`` on header cells; anything that is not a table is returned unchanged.
+    """
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(table_html, "html.parser")
+    table = soup.find("table")
+    if table is None:
+        return table_html
+    head_rows = table.find("thead").find_all("tr") if table.find("thead") else []
+    body_rows = table.find("tbody").find_all("tr") if table.find("tbody") else table.find_all("tr")
+    index_cells = [row.find("th") for row in body_rows]
+    labels = [cell.get_text(strip=True) if cell is not None else None for cell in index_cells]
+    numbers = [int(label) for label in labels if label is not None and label.isdigit()]
+    # pandas' default index (0, 1, 2... with "..." where the display is cut) says nothing to a reader.
+    trivial_index = (
+        bool(body_rows)
+        and all(label is not None and (label.isdigit() or label == "...") for label in labels)
+        and numbers == sorted(set(numbers))
+    )
+    columns: list[str] = []
+    header_html = []
+    for row in head_rows:
+        cells = row.find_all(["th", "td"])
+        if trivial_index and cells:
+            cells = cells[1:]
+            if all(not c.get_text(strip=True) for c in cells):
+                continue  # the row pandas adds for an index name
+        columns = [c.get_text(" ", strip=True) for c in cells]
+        # An empty corner cell (under a column index's name) is not a header: a header must say something.
+        header_html.append(
+            "<tr>" + "".join(f'<th scope="col">{html.escape(strip_paths(t))}</th>' if t else "<td></td>" for t in columns) + "</tr>"
+        )
+    body_html = []
+    for row in body_rows:
+        cells = row.find_all(["th", "td"])
+        out = []
+        data_cells = cells[1:] if trivial_index and cells and cells[0].name == "th" else cells
+        for position, cell in enumerate(data_cells):
+            column = columns[position] if position < len(columns) else ""
+            text = strip_paths(format_cell(cell.get_text(" ", strip=True), column))
+            if cell.name == "th":
+                out.append(f'<th scope="row">{html.escape(text)}</th>')
+            else:
+                numeric = bool(re.fullmatch(r"[-+]?[\d,]+(\.\d+)?%?", text))
+                css = ' class="num"' if numeric else ""
+                out.append(f"<td{css}>{html.escape(text)}</td>")
+        body_html.append("<tr>" + "".join(out) + "</tr>")
+    return f'<table class="data"><thead>{"".join(header_html)}</thead><tbody>{"".join(body_html)}</tbody></table>'
+
+
+def _has_image(notebook) -> bool:
+    return any(
+        any(key.startswith("image/") for key in (output.get("data") or {}))
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for output in cell.get("outputs", [])
+    )
+
+
+def chart_html(record: dict[str, Any], folder: str = CHART_FOLDER) -> str:
+    """The figure's charts (PNG, with its alt text and a link to the SVG) as HTML, from the record's outputs."""
+    parts = []
+    for name in record.get("outputs", []):
+        name = Path(name).name
+        if not name.endswith(".png"):
+            continue
+        alt = (record.get("alt_text") or {}).get(name) or record.get("title", "")
+        svg = name[:-4] + ".svg"
+        parts.append(
+            f'<figure class="chart"><img src="{html.escape(folder + name)}" alt="{html.escape(alt)}">'
+            f'<figcaption><a href="{html.escape(folder + svg)}">Vector version (SVG)</a></figcaption></figure>'
+        )
+    return "".join(parts)
+
+
+def clean_notebook(notebook, record: dict[str, Any]):
+    """A copy of ``notebook`` fit for reviewers: path-only outputs dropped, tables formatted, paths stripped,
+    and the chart added after the first markdown cell if the notebook displays none."""
+    import nbformat
+
+    notebook = copy.deepcopy(notebook)
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            cell.source = strip_paths(_text(cell.source))
+            continue
+        if cell.cell_type != "code":
+            continue
+        kept = []
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream":
+                output["text"] = strip_paths(_text(output.get("text")))
+                kept.append(output)
+                continue
+            data = output.get("data")
+            if data is None:
+                kept.append(output)
+                continue
+            plain = _text(data.get("text/plain"))
+            if set(data) <= {"text/plain"} and PATH_ONLY.match(plain):
+                continue
+            if "text/html" in data and "<table" in _text(data["text/html"]):
+                data["text/html"] = format_dataframe_html(_text(data["text/html"]))
+            elif "text/html" in data:
+                data["text/html"] = strip_paths(_text(data["text/html"]))
+            if "text/plain" in data:
+                data["text/plain"] = strip_paths(plain)
+            kept.append(output)
+        cell["outputs"] = kept
+    charts = chart_html(record)
+    if charts and not _has_image(notebook):
+        display = nbformat.v4.new_code_cell(source="")
+        display.outputs = [nbformat.v4.new_output("display_data", data={"text/html": charts})]
+        first_markdown = next((i for i, c in enumerate(notebook.cells) if c.cell_type == "markdown"), -1)
+        notebook.cells.insert(first_markdown + 1, display)
+    return notebook
 
 
 def notebook_to_html(executed: Path, record: dict[str, Any]) -> str:
@@ -18,7 +173,7 @@ def notebook_to_html(executed: Path, record: dict[str, Any]) -> str:
     executed : pathlib.Path
         The notebook papermill executed.
     record : dict
-        The figure's record, for the title, edition, banner and run footer.
+        The figure's record, for the title, edition, banner, charts and run footer.
 
     Returns
     -------
@@ -28,21 +183,20 @@ def notebook_to_html(executed: Path, record: dict[str, Any]) -> str:
     import nbformat
     from nbconvert import HTMLExporter
 
-    notebook = nbformat.read(str(executed), as_version=4)
+    notebook = clean_notebook(nbformat.read(str(executed), as_version=4), record)
     exporter = HTMLExporter(template_name="basic")
     exporter.exclude_input = True
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True
     body, _ = exporter.from_notebook_node(notebook)
-    footer = run_footer(record)
-    label = record["figure"].replace("fig", "Figure ").replace("app", "Appendix ")
+    label = figure_label(record["figure"])
     back = f'<p><a href="index.html#{html.escape(record["figure"])}">Back to {html.escape(label)} on the index</a></p>'
     return render_page(
-        title=record["title"],
+        title=f"{label}: {record['title']}",
         edition=record["edition"],
         body_html=f'{back}<div class="notebook">{body}</div>',
         banner=figure_banner(record),
-        footer_html=footer,
+        footer_html=run_footer(record),
     )
 
 
@@ -68,8 +222,8 @@ def figure_banner(record: dict[str, Any]) -> str:
 
 
 def run_footer(record: dict[str, Any]) -> str:
-    """Parameters and input hashes of this figure's run (the full manifest is in manifest.json)."""
-    params = html.escape(json.dumps(record.get("params", {}), sort_keys=True))
+    """Parameters and input hashes of this figure's run (the full manifest is in manifest.json); no paths."""
+    params = html.escape(strip_paths(json.dumps(record.get("params", {}), sort_keys=True)))
     inputs = "; ".join(f"{html.escape(k)} sha256 {html.escape(v.get('sha256', '')[:16])}..." for k, v in record.get("inputs", {}).items())
     return (
         f"<p><strong>Run</strong>: figure {html.escape(record['figure'])}, edition {html.escape(record['edition'])}, "

@@ -1,16 +1,17 @@
 """The reviewer's site for one edition, in ``reports/<edition>/``, viewable offline with no CDN:
 
-- ``index.html`` reads like the report: key facts, then each figure in order with its title,
-  subtitle, chart (with alt text), notes and source, and links to the code-hidden notebook, the
-  data as CSV and an accessible spreadsheet;
+- ``index.html``: every figure first, in order, with its title, subtitle, chart (with alt text), notes and source,
+  and links to the code-hidden notebook, the data as CSV and an accessible spreadsheet; then the report's key
+  facts, collapsed;
 - ``<stem>_interactive.html`` for the maps (Figures 3 and 5): hover or focus shows each area's numbers;
-- ``reconciliation.html``: every published number against the rebuilt one, grouped by figure,
-  with a summary answering "does this reproduce the NAO?" and the automatic flags;
+- ``reconciliation.html``: every published number against the rebuilt one, grouped by figure, each figure's
+  explanation (and whether its run is comparable with the published one) stated once, with a summary answering
+  "does this reproduce the NAO?" and the automatic flags;
 - ``provenance.html``: every raw source, its URL, retrieval, sha256 and licence, and the build;
-- ``assumptions.html``: the AQA log gathered from the notebooks' declarations.
+- ``assumptions.html``: the AQA log gathered from the figures' declarations.
 
-Everything is generated from the figure records, the reconciliation CSV and the manifest the
-build writes; every string is escaped.
+Everything is generated from the finished figure records (and the files they name), the reconciliation CSV and
+the manifest the build writes; nothing is fetched or recomputed, and every string is escaped.
 """
 
 from __future__ import annotations
@@ -18,24 +19,39 @@ from __future__ import annotations
 import csv
 import html
 import json
-import os
-import re
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nao_analysis import paths
-from nao_analysis.report.notebook_html import figure_banner
-from nao_analysis.report.page import render_page
+from nao_analysis.report.formatting import format_change, format_number, is_change
+from nao_analysis.report.notebook_html import figure_banner, figure_label
+from nao_analysis.report.page import AREAS_NAV, NAV, render_page
+from nao_analysis.safe_io import write_atomic, write_text_atomic
 
 e = html.escape
 
-#: Reconciliation statuses in the order the reviewer reads them (the build's words, see nao_analysis.figure).
-STATUS_ORDER = ["pass", "differs (explained)", "source unavailable", "fail"]
+#: Reconciliation statuses in the order the reviewer reads them (the build's words).
+STATUS_PASS = "pass"  # noqa: S105 - a status word, not a password
+STATUS_DIFFERS = "differs (explained)"
+STATUS_FAIL = "fail"
+STATUS_UNAVAILABLE = "source unavailable"
+STATUS_NOT_APPLICABLE = "not applicable"
+STATUS_NOT_COMPARABLE = "not comparable (parameters differ)"
+STATUS_ORDER = [STATUS_PASS, STATUS_DIFFERS, STATUS_UNAVAILABLE, STATUS_FAIL, STATUS_NOT_APPLICABLE, STATUS_NOT_COMPARABLE]
+STATUS_MEANINGS = {
+    STATUS_PASS: "within the stated tolerance of the published number",
+    STATUS_DIFFERS: "outside tolerance for a stated reason, such as substitute data or a later vintage",
+    STATUS_FAIL: "outside tolerance with no explanation: needs investigating",
+    STATUS_UNAVAILABLE: "the input could not be had in this build, so the number was not rebuilt",
+    STATUS_NOT_APPLICABLE: "the published number does not apply to this edition",
+    STATUS_NOT_COMPARABLE: "rebuilt with parameters other than the published run's, so not compared as published",
+}
+#: The record of the area profiles (issue "Area profiles"): rendered as pages of its own, not as a figure.
+AREAS_FIGURE = "areas"
 #: Files of a figure that the site copies beside its pages, so the folder can be moved as one piece.
-COPIED_SUFFIXES = {".png", ".svg", ".csv", ".json"}
+COPIED_SUFFIXES = {".png", ".svg", ".csv", ".json", ".geojson"}
 
 
 @dataclass(frozen=True)
@@ -50,21 +66,19 @@ class FigureFiles:
     tables: list[str] = field(default_factory=list)
 
 
-def figure_label(figure_id: str) -> str:
-    """``"fig03"`` -> ``"Figure 3"``; ``"app2"`` -> ``"Appendix 2"``; anything else unchanged."""
-    match = re.fullmatch(r"(fig|app)0*(\d+)([a-z]?)", figure_id)
-    if not match:
-        return figure_id
-    kind = "Figure" if match.group(1) == "fig" else "Appendix"
-    return f"{kind} {match.group(2)}{match.group(3)}"
-
-
 def status_class(status: str) -> str:
     """CSS class of a reconciliation status (colour is never the only cue: the status is also written)."""
     status = (status or "").lower()
-    for key in ("pass", "fail", "differs", "unavailable"):
+    for key, css in (
+        ("not comparable", "not-comparable"),
+        ("not applicable", "not-applicable"),
+        ("pass", "pass"),
+        ("fail", "fail"),
+        ("differs", "differs"),
+        ("unavailable", "unavailable"),
+    ):
         if key in status:
-            return f"status-{key}"
+            return f"status-{css}"
     return ""
 
 
@@ -76,17 +90,14 @@ def read_reconciliation(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def format_number(value: str | float | None) -> str:
-    """A published or rebuilt number as the report would print it; text and blanks are escaped as they are."""
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return e(str(value or ""))
-    if number != number:  # NaN
-        return ""
-    if number.is_integer() or abs(number) >= 1000:
-        return f"{number:,.0f}"
-    return f"{number:,.2f}".rstrip("0").rstrip(".") if abs(number) < 10 else f"{number:,.1f}"
+def row_is_change(row: dict[str, str]) -> bool:
+    """Whether a reconciliation row's numbers are changes, and so are shown signed."""
+    return is_change(row.get("check", ""), row.get("description", ""), unit=row.get("unit", ""))
+
+
+def format_reconciled(value: str | float | None, row: dict[str, str]) -> str:
+    """A published or rebuilt number of a row: signed when the row is a change (``-40%``), else as the report prints it."""
+    return format_change(value, row.get("unit", "")) if row_is_change(row) else format_number(value)
 
 
 def status_counts(rows: Sequence[dict[str, str]]) -> dict[str, int]:
@@ -105,27 +116,103 @@ def verdict(rows: Sequence[dict[str, str]]) -> str:
     total = len(rows)
     if not total:
         return "Nothing to compare: no published numbers were reconciled in this build."
-    passed = counts.get("pass", 0)
-    differs = counts.get("differs (explained)", 0)
-    unavailable = counts.get("source unavailable", 0)
-    failed = counts.get("fail", 0)
+    passed = counts.get(STATUS_PASS, 0)
     parts = [f"{passed} of {total} published numbers are reproduced within tolerance"]
-    if differs:
-        parts.append(f"{differs} differ for a stated reason (such as substitute data, another basis or vintage)")
-    if unavailable:
-        parts.append(f"{unavailable} could not be rebuilt because their source was unavailable")
-    if failed:
-        parts.append(f"{failed} differ with no explanation and need investigating")
+    phrases = {
+        STATUS_DIFFERS: "differ for a stated reason (such as substitute data, another basis or vintage)",
+        STATUS_UNAVAILABLE: "could not be rebuilt because their source was unavailable",
+        STATUS_NOT_COMPARABLE: "were rebuilt with parameters other than the published run's, so are not compared as published",
+        STATUS_NOT_APPLICABLE: "do not apply to this edition",
+        STATUS_FAIL: "differ with no explanation and need investigating",
+    }
+    for status, phrase in phrases.items():
+        if counts.get(status):
+            parts.append(f"{counts[status]} {phrase}")
     sentence = "; ".join(parts) + "."
     if passed == total:
         return "Yes. " + sentence
-    if failed:
+    if counts.get(STATUS_FAIL):
         return "Not fully: " + sentence
     return "Partly. " + sentence
 
 
-def reconciliation_table_html(rows: Sequence[dict[str, str]], caption: str = "Published numbers against the rebuilt ones") -> str:
-    """An accessible table of reconciliation rows (status written in words and shown by row colour)."""
+# -- one explanation per figure ---------------------------------------------------------------------
+
+
+def note_parts(note: str) -> list[str]:
+    """A reconciliation note split at its top-level semicolons (a semicolon inside brackets stays)."""
+    parts, depth, current = [], 0, []
+    for char in note or "":
+        depth += char in "([" and 1 or char in ")]" and -1 or 0
+        if char == ";" and depth == 0:
+            parts.append("".join(current).strip())
+            current = []
+        else:
+            current.append(char)
+    parts.append("".join(current).strip())
+    return [p for p in parts if p]
+
+
+def shared_explanation(rows: Sequence[dict[str, str]]) -> tuple[str, list[str]]:
+    """The explanation a figure's rows share, said once, and what each row adds.
+
+    Parameters
+    ----------
+    rows : sequence of dict
+        One figure's reconciliation rows.
+
+    Returns
+    -------
+    (str, list of str)
+        The leading note parts every row with a note repeats (empty if fewer than two rows share one), and
+        each row's note without them.
+    """
+    split = [note_parts(r.get("note", "")) for r in rows]
+    with_notes = [s for s in split if s]
+    shared: list[str] = []
+    if len(with_notes) >= 2 and len(with_notes) == len(rows):
+        for parts in zip(*with_notes):
+            if len(set(parts)) != 1:
+                break
+            shared.append(parts[0])
+    rest = ["; ".join(s[len(shared) :]) for s in split]
+    return "; ".join(shared), rest
+
+
+def comparability_statement(record: dict[str, Any] | None) -> str:
+    """One sentence saying whether a figure's run is comparable with the published one, from ``record["comparability"]``.
+
+    Returns an empty string when the record says nothing about comparability.
+    """
+    comparability = (record or {}).get("comparability")
+    if not isinstance(comparability, dict):
+        return ""
+    if comparability.get("as_published"):
+        return "This run uses the published run's parameters, so its numbers are compared with the published ones as they stand."
+    differing = comparability.get("differing") or {}
+    listed = "; ".join(
+        f"{name}: published {_param_text(pair[0])}, this run {_param_text(pair[1])}"
+        for name, pair in differing.items()
+        if isinstance(pair, list | tuple) and len(pair) == 2
+    )
+    return (
+        "Not comparable as published: this run's parameters differ from the published run's"
+        + (f" ({listed})" if listed else "")
+        + ", so a difference from a published number is expected and is not a failure."
+    )
+
+
+def _param_text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def reconciliation_table_html(
+    rows: Sequence[dict[str, str]], caption: str = "Published numbers against the rebuilt ones", notes: Sequence[str] | None = None
+) -> str:
+    """An accessible table of reconciliation rows (status written in words and shown by row colour).
+
+    ``notes`` replaces each row's note (the part not already said once for the whole figure).
+    """
     if not rows:
         return "<p>No published numbers to reconcile for this figure.</p>"
     out = [
@@ -133,14 +220,15 @@ def reconciliation_table_html(rows: Sequence[dict[str, str]], caption: str = "Pu
         '<th scope="col">Check</th><th scope="col">Published</th><th scope="col">Rebuilt</th><th scope="col">Tolerance</th>'
         '<th scope="col">Unit</th><th scope="col">Status</th><th scope="col">Note</th><th scope="col">Citation</th></tr></thead><tbody>'
     ]
-    for r in rows:
+    for index, r in enumerate(rows):
+        note = r.get("note", "") if notes is None else notes[index]
         out.append(
             f'<tr class="{status_class(r.get("status", ""))}"><th scope="row">{e(r.get("description") or r.get("check", ""))}'
             f"<br><code>{e(r.get('figure', ''))}.{e(r.get('check', ''))}</code></th>"
-            f'<td class="num">{format_number(r.get("published"))}</td>'
-            f'<td class="num">{format_number(r.get("rebuilt")) or "not rebuilt"}</td>'
+            f'<td class="num">{format_reconciled(r.get("published"), r)}</td>'
+            f'<td class="num">{format_reconciled(r.get("rebuilt"), r) or "not rebuilt"}</td>'
             f'<td class="num">{format_number(r.get("tolerance"))}</td><td>{e(r.get("unit", ""))}</td>'
-            f"<td><strong>{e(r.get('status', ''))}</strong></td><td>{e(r.get('note', ''))}</td><td>{e(r.get('citation', ''))}</td></tr>"
+            f'<td><strong>{e(r.get("status", ""))}</strong></td><td class="note">{e(note)}</td><td>{e(r.get("citation", ""))}</td></tr>'
         )
     out.append("</tbody></table>")
     return "".join(out)
@@ -154,13 +242,13 @@ def _counts_text(rows: Sequence[dict[str, str]]) -> str:
 
 
 def _copy_atomic(source: Path, target: Path) -> None:
-    tmp = target.with_name(f".{target.name}.tmp")
-    shutil.copyfile(source, tmp)
-    os.replace(tmp, target)
+    write_atomic(target, lambda tmp: shutil.copyfile(source, tmp))
 
 
 def _figure_csvs(figures_dir: Path, record: dict[str, Any]) -> list[str]:
-    return [n for n in record.get("outputs", []) if n.endswith(".csv") and (figures_dir / n).exists()]
+    names = [Path(n).name for n in record.get("outputs", [])]
+    names += [Path(n).name for n in (record.get("tables") or {}).values() if isinstance(n, str)]
+    return [n for n in dict.fromkeys(names) if n.endswith(".csv") and (figures_dir / n).exists()]
 
 
 def _write_spreadsheet(record: dict[str, Any], figures_dir: Path, target: Path, built_at: str) -> None:
@@ -171,7 +259,7 @@ def _write_spreadsheet(record: dict[str, Any], figures_dir: Path, target: Path, 
     label = figure_label(record["figure"])
     tables = []
     for name in _figure_csvs(figures_dir, record):
-        suffix = name[len(record["stem"]) : -len(".csv")].lstrip("_")
+        suffix = name[len(record["stem"]) : -len(".csv")].lstrip("_") if name.startswith(record["stem"]) else name[: -len(".csv")]
         frame = pd.read_csv(figures_dir / name)
         title = f"{label}: {record['title']}" if not suffix else f"{label}: {suffix.replace('_', ' ')}"
         tables.append(SheetTable(sheet=suffix or "Data", title=title, frame=frame, description=f"From {name}."))
@@ -188,23 +276,27 @@ def _write_spreadsheet(record: dict[str, Any], figures_dir: Path, target: Path, 
         source=record.get("source", ""),
         edition=record.get("edition", ""),
         substitute_data=record.get("banner", ""),
-        built_at=built_at,
+        built_at=built_at or "",
     )
 
 
-def publish_figure_files(record: dict[str, Any], figures_dir: Path, site_dir: Path, common: dict[str, Any]) -> FigureFiles:
+def publish_figure_files(
+    record: dict[str, Any], figures_dir: Path, site_dir: Path, common: dict[str, Any], area_links: dict[str, str] | None = None
+) -> FigureFiles:
     """Copy a figure's charts and data into ``<site>/figures/``, write its spreadsheet and, for a map, its interactive page.
 
     Parameters
     ----------
     record : dict
-        The figure's record as written by ``fig.finish()``.
+        The figure's finished record.
     figures_dir : pathlib.Path
-        ``figures/<edition>/``, where the build put the charts and CSVs.
+        ``figures/<edition>/``, where the build put the charts, CSVs and map files.
     site_dir : pathlib.Path
         ``reports/<edition>/``.
     common : dict
         Keyword arguments for :func:`render_page` shared by every page of the site.
+    area_links : dict, optional
+        Area code -> site-relative page of its profile, for the interactive map.
 
     Returns
     -------
@@ -215,7 +307,8 @@ def publish_figure_files(record: dict[str, Any], figures_dir: Path, site_dir: Pa
     target = site_dir / "figures"
     target.mkdir(parents=True, exist_ok=True)
     charts, csvs, problems, tables = [], [], [], []
-    for name in record.get("outputs", []):
+    for output in record.get("outputs", []):
+        name = Path(output).name
         source = figures_dir / name
         if name.endswith(".table.html") and source.exists():
             # An accessible table the notebook wrote with fig.save_html: shown on the index as it is.
@@ -225,8 +318,10 @@ def publish_figure_files(record: dict[str, Any], figures_dir: Path, site_dir: Pa
             _copy_atomic(source, target / name)
             if name.endswith(".png"):
                 charts.append(f"figures/{name}")
-            elif name.endswith(".csv"):
-                csvs.append(f"figures/{name}")
+    csvs = [f"figures/{n}" for n in _figure_csvs(figures_dir, record)]
+    for name in csvs:
+        if not (site_dir / name).exists():
+            _copy_atomic(figures_dir / Path(name).name, site_dir / name)
     spreadsheet = None
     try:
         xlsx = target / f"{record['stem']}.xlsx"
@@ -237,25 +332,28 @@ def publish_figure_files(record: dict[str, Any], figures_dir: Path, site_dir: Pa
         problems.append(f"spreadsheet not written: {exc}")
     interactive = None
     try:
-        interactive = write_interactive_page(record, figures_dir, site_dir, common)
+        interactive = write_interactive_page(record, figures_dir, site_dir, common, area_links=area_links)
     except Exception as exc:  # as above: the static map remains
         problems.append(f"interactive map not written: {exc}")
     return FigureFiles(charts, csvs, spreadsheet, interactive, problems, tables)
 
 
-def write_interactive_page(record: dict[str, Any], figures_dir: Path, site_dir: Path, common: dict[str, Any]) -> str | None:
+def write_interactive_page(
+    record: dict[str, Any], figures_dir: Path, site_dir: Path, common: dict[str, Any], area_links: dict[str, str] | None = None
+) -> str | None:
     """Write ``<stem>_interactive.html`` for a map figure; return its site-relative name, or None for other figures."""
     from nao_analysis.report.interactive_map import interactive_map_for_record
 
-    made = interactive_map_for_record(record, figures_dir)
+    made = interactive_map_for_record(record, figures_dir, site_dir, area_links=area_links)
     if made is None:
         return None
     body, css = made
     label = figure_label(record["figure"])
+    csv_link = next((f"figures/{n}" for n in _figure_csvs(figures_dir, record)), None)
     intro = (f"<p>{e(record.get('subtitle', ''))}</p>" if record.get("subtitle") else "") + (
-        "<p>Hover over an area, or move to it with the Tab key, to see its name, its value, the figures it is calculated from "
-        f'and any flag. The static map (for print) is on the <a href="index.html#{e(record["figure"])}">index</a>; '
-        f'the data are in <a href="figures/{e(record["stem"])}.csv">CSV</a>.</p>'
+        f'<p>The static map (for print) is on the <a href="index.html#{e(record["figure"])}">index</a>'
+        + (f'; the data are in <a href="{e(csv_link)}">CSV</a>' if csv_link else "")
+        + ". The table after the map lists every area's numbers.</p>"
     )
     notes = "".join(f"<li>{e(n)}</li>" for n in record.get("notes", []))
     body_html = (
@@ -344,23 +442,24 @@ def unbuilt_section(figure: str, status: str, message: str, rows: Sequence[dict[
     )
 
 
-def key_facts_section(rows: Sequence[dict[str, str]]) -> str:
-    """The Key facts block from ``data/manual/key_facts.yaml`` joined to the reconciliation (empty if not available)."""
-    facts_file = paths.manual_dir() / "key_facts.yaml"
+def key_facts_section(rows: Sequence[dict[str, str]], facts_file: Path) -> str:
+    """The report's key facts joined to the reconciliation, collapsed under one line (empty if there is no facts file)."""
     if not facts_file.exists():
         return ""
     try:
         import pandas as pd
 
         from nao_analysis.report.key_facts import key_facts_html, key_facts_table, load_key_facts
-    except ImportError:
-        return ""
-    try:
+
         columns = ["check", "figure", "published", "rebuilt", "tolerance", "unit", "status", "note"]
         frame = pd.DataFrame(list(rows)) if rows else pd.DataFrame(columns=columns)
-        return key_facts_html(key_facts_table(load_key_facts(facts_file), frame))
+        table = key_facts_table(load_key_facts(facts_file), frame)
+        inner = key_facts_html(table)
+        summary = f"Key facts of the report ({len(table)}: which the suite recomputes and which it quotes)"
     except Exception as exc:  # the index must still render; the problem is shown, not hidden
-        return f'<h2>Key facts</h2><p class="problem" role="note">Key facts could not be assembled: {e(str(exc))}</p>'
+        inner = f'<p class="problem" role="note">Key facts could not be assembled: {e(str(exc))}</p>'
+        summary = "Key facts of the report"
+    return f'<details class="key-facts" id="key-facts"><summary>{e(summary)}</summary>{inner}</details>'
 
 
 def collect_flags(records: Sequence[dict[str, Any]], figures_dir: Path, site_dir: Path) -> list[dict[str, str]]:
@@ -413,60 +512,64 @@ def collect_flags(records: Sequence[dict[str, Any]], figures_dir: Path, site_dir
 # -- pages -------------------------------------------------------------------------------------------
 
 
-def index_body(edition, results, sections: dict[str, str], rows: Sequence[dict[str, str]]) -> str:
-    """The index page body: description, contents, key facts, then every figure in the edition's order."""
+def index_body(edition, results, sections: dict[str, str], rows: Sequence[dict[str, str]], key_facts: str = "") -> str:
+    """The index page body: description, verdict, the figures (contents, then each in the edition's order), key facts collapsed."""
     contents = []
     for r in results:
         title = (r.record or {}).get("title", "")
-        contents.append(
-            f'<tr><th scope="row"><a href="#{e(r.figure)}">{e(figure_label(r.figure))}</a></th><td>{e(title)}</td>'
-            f"<td>{e(r.status)}</td><td>{e(r.message)}</td></tr>"
-        )
+        state = "" if r.status in ("built", "up to date") else f" ({r.status}{': ' + r.message if r.message else ''})"
+        contents.append(f'<li><a href="#{e(r.figure)}">{e(figure_label(r.figure))}</a>: {e(title)}{e(state)}</li>')
+    key_facts_link = ' <a href="#key-facts">Key facts of the report</a> follow the figures.' if key_facts else ""
     body = [
         f"<p>{e(edition.header.description)}</p>",
         f'<p class="verdict"><strong>Does this reproduce the NAO?</strong> {e(verdict(rows))} '
-        '<a href="reconciliation.html">See the reconciliation</a>.</p>',
-        key_facts_section(rows),
-        '<h2>Figures</h2><table><caption>Figures of this edition and their build status</caption><thead><tr><th scope="col">Figure</th>'
-        '<th scope="col">Title</th><th scope="col">Status</th><th scope="col">Message</th></tr></thead>'
-        f"<tbody>{''.join(contents)}</tbody></table>",
+        f'<a href="reconciliation.html">See the reconciliation</a>.{key_facts_link}</p>',
+        f'<nav aria-labelledby="contents-title"><h2 id="contents-title">Figures</h2><ol class="contents">{"".join(contents)}</ol></nav>',
     ]
     body += [sections[r.figure] for r in results]
+    body.append(key_facts)
     return "".join(body)
 
 
 def reconciliation_body(results, rows: Sequence[dict[str, str]], flags: Sequence[dict[str, str]]) -> str:
-    """Summary verdict, a per-figure summary table, each figure's rows, and the automatic flags."""
+    """Summary verdict, a per-figure summary table, each figure's explanation once and its rows, and the automatic flags."""
     by_figure: dict[str, list[dict[str, str]]] = {}
     for r in rows:
         by_figure.setdefault(r.get("figure", ""), []).append(r)
     order = [r.figure for r in results] + [f for f in by_figure if f not in {r.figure for r in results}]
-    titles = {r.figure: (r.record or {}).get("title", "") for r in results}
+    records = {r.figure: (r.record or {}) for r in results}
+    shown = [s for s in STATUS_ORDER if any(r.get("status") == s for r in rows)] or STATUS_ORDER[:4]
     out = [
         f'<p class="verdict"><strong>Does this reproduce the NAO?</strong> {e(verdict(rows))}</p>',
-        "<p><em>pass</em>: within the stated tolerance of the published number. <em>differs (explained)</em>: outside tolerance for "
-        "a stated reason, such as substitute data, a different basis or a later vintage. <em>source unavailable</em>: the input "
-        "could not be had in this build, so the number was not rebuilt. <em>fail</em>: outside tolerance with no explanation.</p>",
+        "<p>"
+        + " ".join(f"<em>{e(status)}</em>: {e(STATUS_MEANINGS[status])}." for status in STATUS_ORDER)
+        + " A change is always shown with its sign (+9%, -40%), published and rebuilt alike.</p>",
     ]
     summary = ['<table><caption>Reconciliation by figure</caption><thead><tr><th scope="col">Figure</th>']
-    summary += [f'<th scope="col">{e(s)}</th>' for s in STATUS_ORDER]
+    summary += [f'<th scope="col">{e(s)}</th>' for s in shown]
     summary.append('<th scope="col">Answer</th></tr></thead><tbody>')
     for figure in order:
         figure_rows = by_figure.get(figure, [])
         counts = status_counts(figure_rows)
         summary.append(
             f'<tr><th scope="row"><a href="#{e(figure)}">{e(figure_label(figure))}</a></th>'
-            + "".join(f'<td class="num">{counts.get(s, 0)}</td>' for s in STATUS_ORDER)
+            + "".join(f'<td class="num">{counts.get(s, 0)}</td>' for s in shown)
             + f"<td>{e(verdict(figure_rows))}</td></tr>"
         )
     summary.append("</tbody></table>")
     out += summary
     for figure in order:
         figure_rows = by_figure.get(figure, [])
-        heading = f"{figure_label(figure)}: {titles.get(figure, '')}".rstrip(": ")
+        heading = f"{figure_label(figure)}: {records.get(figure, {}).get('title', '')}".rstrip(": ")
+        shared, notes = shared_explanation(figure_rows)
+        explanation = [comparability_statement(records.get(figure))]
+        if shared:
+            explanation.append(f"For every number of this figure: {shared}.")
+        said = " ".join(x for x in explanation if x)
         out.append(
             f'<section id="{e(figure)}"><h2>{e(heading)}</h2>'
-            + reconciliation_table_html(figure_rows, caption=f"{figure_label(figure)}: published against rebuilt")
+            + (f'<p class="explanation">{e(said)}</p>' if said else "")
+            + reconciliation_table_html(figure_rows, caption=f"{figure_label(figure)}: published against rebuilt", notes=notes)
             + "</section>"
         )
     out.append('<section id="flags"><h2>Automatic flags</h2>')
@@ -558,7 +661,7 @@ def assumptions_body(results) -> str:
     return "".join(out)
 
 
-def write_site(edition, results) -> Path:
+def write_site(edition, results, settings=None) -> Path:
     """Write the reviewer's site for an edition into ``reports/<edition>/`` and return the index's path.
 
     Parameters
@@ -567,14 +670,21 @@ def write_site(edition, results) -> Path:
         The edition built.
     results : list of nao_analysis.build.FigureResult
         One per figure of the edition, in its order; ``record`` is None for a figure not built.
+    settings : nao_analysis.settings.Settings, optional
+        Where the edition's figures and reports live. The build passes the settings it was given; without them the
+        site resolves its own, as the command line would.
 
     Returns
     -------
     pathlib.Path
         ``reports/<edition>/index.html``.
     """
-    site_dir = paths.reports_dir(edition.name)
-    figures_dir = paths.figures_dir(edition.name)
+    if settings is None:
+        from nao_analysis.settings import Settings
+
+        settings = Settings.from_environment()
+    site_dir = settings.reports_dir(edition.name)
+    figures_dir = settings.figures_dir(edition.name)
     site_dir.mkdir(parents=True, exist_ok=True)
     rows = read_reconciliation(site_dir / "reconciliation.csv")
     manifest_path = site_dir / "manifest.json"
@@ -593,24 +703,32 @@ def write_site(edition, results) -> Path:
         "footer_html": f'git commit {e(str(manifest.get("git_commit", "unknown")))} &middot; <a href="manifest.json">manifest.json</a>'
         ' &middot; <a href="reconciliation.csv">reconciliation.csv</a>',
     }
+    records = [r.record for r in results if r.record]
+    area_links = write_area_pages(records, figures_dir, site_dir, common)
+    if area_links:
+        common["nav"] = [NAV[0], AREAS_NAV, *NAV[1:]]
+    # The area profiles have their own pages; the index, reconciliation and AQA log list the report's figures.
+    results = [r for r in results if r.figure != AREAS_FIGURE]
+    records = [r for r in records if r.get("figure") != AREAS_FIGURE]
 
     sections: dict[str, str] = {}
     for result in results:
         if result.record:
-            files = publish_figure_files(result.record, figures_dir, site_dir, common)
+            files = publish_figure_files(result.record, figures_dir, site_dir, common, area_links=area_links)
             sections[result.figure] = figure_section(result.record, files, rows)
         else:
             sections[result.figure] = unbuilt_section(result.figure, result.status, result.message, rows)
+    key_facts = key_facts_section(rows, settings.manual_dir / "key_facts.yaml")
     write_text(
         site_dir / "index.html",
         render_page(
             title="Reducing the harm from illegal drugs: figures rebuilt",
-            body_html=index_body(edition, results, sections, rows),
+            body_html=index_body(edition, results, sections, rows, key_facts),
             current="index.html",
             **common,
         ),
     )
-    flags = collect_flags([r.record for r in results if r.record], figures_dir, site_dir)
+    flags = collect_flags(records, figures_dir, site_dir)
     write_text(
         site_dir / "reconciliation.html",
         render_page(
@@ -631,8 +749,16 @@ def write_site(edition, results) -> Path:
     return site_dir / "index.html"
 
 
+def write_area_pages(records: Sequence[dict[str, Any]], figures_dir: Path, site_dir: Path, common: dict[str, Any]) -> dict[str, str]:
+    """Area profiles from an ``areas`` record, if the edition has one; return area code -> site-relative page."""
+    areas = next((r for r in records if r.get("figure") == AREAS_FIGURE), None)
+    if areas is None:
+        return {}
+    from nao_analysis.report.area_profiles import write_area_profiles
+
+    return write_area_profiles(areas, records, figures_dir, site_dir, common)
+
+
 def write_text(path: Path, text: str) -> None:
     """Write a page atomically (a reader never sees half a page)."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    write_text_atomic(path, text)

@@ -1,39 +1,49 @@
-"""An accessible spreadsheet per figure, following the Government Analysis Function guidance
-"Releasing statistics in spreadsheets" (gptables is not installed, so it is done by hand with xlsxwriter):
+"""An accessible spreadsheet per figure, made with ``gptables`` (the Government Analysis Function's package for
+"Releasing statistics in spreadsheets"):
 
-- a **Cover** sheet (title, what the figure shows, source, edition and any substitute data),
-- a **Contents** sheet listing every sheet, and a **Notes** sheet (numbered notes, assumptions, caveats),
-- then **one table per sheet**: the title in cell A1, a line saying how many tables the sheet holds,
-  the source, then the table as a real Excel table (named, with a header row),
-- no merged cells, no blank rows or columns inside a table, no colour-only meaning;
-  empty cells are written as ``[x]`` and the shorthand is explained above the table.
+- a **Cover** sheet (title, what the figure shows, source, edition, any substitute data, how empty cells are marked),
+- a **Contents** sheet listing every table sheet, and a **Notes** sheet (numbered notes, assumptions, caveats),
+  each note referenced from the tables it applies to,
+- then **one table per sheet**: title in cell A1, source and shorthand above the table, the table as a real,
+  named Excel table with units in its column headers;
+- no merged cells, no blank rows or columns inside a table; an empty cell is written as ``[x]`` and the
+  shorthand is explained above every table and on the cover.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from nao_analysis.errors import NaoError
+from nao_analysis.safe_io import write_atomic
 
 #: Shorthand for a cell with no value, explained on every table sheet (Analysis Function guidance).
 NOT_AVAILABLE = "[x]"
 SHEET_NAME_LIMIT = 31
+#: Units read from the project's column-name suffixes (tidy CSVs name money and percentages this way).
+UNIT_SUFFIXES = {"_gbp_k": "£ thousand", "_gbp_m": "£ million", "_gbp": "£", "_pct": "%"}
 
 
 @dataclass(frozen=True)
 class SheetTable:
-    """One table for its own sheet: a short sheet name, a title for A1, the data and what it is."""
+    """One table for its own sheet: a short sheet name, a title for A1, the data and what it is.
+
+    ``units`` maps a column to its unit, shown in the column header; columns named with a unit suffix
+    (``_gbp_k``, ``_gbp_m``, ``_pct``) get theirs without being listed.
+    """
 
     sheet: str
     title: str
     frame: pd.DataFrame
     description: str = ""
+    units: Mapping[str, str] = field(default_factory=dict)
 
 
 def sheet_name(text: str, taken: Sequence[str] = ()) -> str:
@@ -62,6 +72,19 @@ def sheet_name(text: str, taken: Sequence[str] = ()) -> str:
     return candidate
 
 
+def column_units(frame: pd.DataFrame, given: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Each column's unit: those given, then those its name's suffix implies (``spend_gbp_k`` -> ``£ thousand``)."""
+    units = {}
+    for column in frame.columns:
+        name = str(column)
+        for suffix, unit in UNIT_SUFFIXES.items():
+            if name.endswith(suffix):
+                units[name] = unit
+                break
+    units.update({str(k): v for k, v in (given or {}).items() if str(k) in map(str, frame.columns)})
+    return units
+
+
 def _cell(value: object) -> object:
     if value is None:
         return NOT_AVAILABLE
@@ -72,9 +95,19 @@ def _cell(value: object) -> object:
             return NOT_AVAILABLE
     except (TypeError, ValueError):
         pass
-    if hasattr(value, "item"):  # numpy scalars -> Python, which xlsxwriter writes natively
+    if hasattr(value, "item"):  # numpy scalars -> Python, which the writer stores natively
         return value.item()
     return value
+
+
+def _table_frame(table: SheetTable, target: Path) -> pd.DataFrame:
+    frame = table.frame.reset_index(drop=True)
+    columns = [str(c) for c in frame.columns]
+    if len(set(columns)) != len(columns):
+        raise NaoError(f"{target}: table {table.title!r} has duplicate column names - rename them before writing")
+    cells = [[_cell(v) for v in row] for row in frame.itertuples(index=False, name=None)]
+    # An Excel table needs at least one data row; an empty frame gets one row of [x].
+    return pd.DataFrame(cells or [[NOT_AVAILABLE] * len(columns)], columns=columns, dtype=object)
 
 
 def write_figure_workbook(
@@ -91,12 +124,12 @@ def write_figure_workbook(
     substitute_data: str = "",
     built_at: str = "",
 ) -> Path:
-    """Write one figure's data as an accessible .xlsx workbook.
+    """Write one figure's data as an accessible .xlsx workbook (written under a temporary name, then moved into place).
 
     Parameters
     ----------
     target : pathlib.Path
-        The .xlsx to write (written to a temporary name first, then moved into place).
+        The .xlsx to write.
     title : str
         The figure's title (cover sheet, cell A1).
     tables : sequence of SheetTable
@@ -104,7 +137,7 @@ def write_figure_workbook(
     subtitle, source : str
         As in the report.
     notes, assumptions, caveats : sequence of str
-        Listed, numbered, on the Notes sheet.
+        Listed, numbered, on the Notes sheet, and referenced from every table.
     edition : str
         The edition name, shown on the cover.
     substitute_data : str
@@ -120,117 +153,66 @@ def write_figure_workbook(
     Raises
     ------
     NaoError
-        If no table is given.
+        If no table is given, or a table has duplicate column names.
     """
-    import xlsxwriter
+    import gptables as gpt
 
     if not tables:
         raise NaoError(f"{target}: a figure workbook needs at least one table - pass the figure's CSV data")
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp")
-    workbook = xlsxwriter.Workbook(str(tmp), {"strings_to_urls": False, "nan_inf_to_errors": True})
-    try:
-        heading = workbook.add_format({"bold": True, "font_size": 14})
-        bold = workbook.add_format({"bold": True})
-        wrap = workbook.add_format({"text_wrap": True, "valign": "top"})
-        workbook.set_properties({"title": title, "subject": subtitle or title, "author": "nao-analysis", "comments": source})
+    entries = [("note", t) for t in notes] + [("assumption", t) for t in assumptions] + [("caveat", t) for t in caveats]
+    if not entries:
+        entries = [("note", "No notes for this figure.")]
+    notes_table = pd.DataFrame(
+        {
+            "Note number": [f"note {i}" for i in range(1, len(entries) + 1)],
+            "Type": [kind for kind, _ in entries],
+            "Note text": [text for _, text in entries],
+        }
+    )
+    references = "".join(f"$$note {i}$$" for i in range(1, len(entries) + 1))
+    shorthand = f"Cells marked {NOT_AVAILABLE} have no value (not available or not applicable)."
 
-        names: list[str] = []
-        for name in ("Cover", "Contents", "Notes"):
-            names.append(name)
-        table_names = []
-        for table in tables:
-            table_names.append(sheet_name(table.sheet, names + table_names))
-
-        cover = workbook.add_worksheet("Cover")
-        cover.set_column(0, 0, 110)
-        cover.write(0, 0, title, heading)
-        lines = [("What this workbook shows", subtitle or title), ("Source", source), ("Edition", edition)]
-        if substitute_data:
-            lines.append(("Substitute data", substitute_data))
-        if built_at:
-            lines.append(("Built", built_at))
-        lines.append(("Contents", "The Contents sheet lists every sheet. Notes, assumptions and caveats are on the Notes sheet."))
-        lines.append(("Empty cells", f"A cell marked {NOT_AVAILABLE} has no value (not available or not applicable)."))
-        row = 2
-        for label, text in lines:
-            cover.write(row, 0, label, bold)
-            cover.write(row + 1, 0, text, wrap)
-            row += 2
-
-        contents = workbook.add_worksheet("Contents")
-        contents.write(0, 0, "Contents", heading)
-        contents.write(1, 0, "This worksheet contains one table.")
-        content_rows = [["Cover", "Title, source and edition"], ["Notes", "Notes, assumptions and caveats"]]
-        content_rows += [[name, f"{t.title}" + (f": {t.description}" if t.description else "")] for name, t in zip(table_names, tables)]
-        contents.add_table(
-            2,
-            0,
-            2 + len(content_rows),
-            1,
-            {
-                "name": "Contents_table",
-                "style": "Table Style Light 1",
-                "columns": [{"header": "Sheet"}, {"header": "Description"}],
-                "data": content_rows,
-            },
+    tables_options: dict[str, dict] = {}
+    taken = ["Cover", "Contents", "Notes"]
+    for index, table in enumerate(tables, 1):
+        name = sheet_name(table.sheet, taken)
+        taken.append(name)
+        frame = _table_frame(table, target)
+        tables_options[name] = dict(
+            table=frame,
+            table_name=f"Table_{index}",
+            title=table.title,
+            subtitles=[s for s in (table.description, f"Notes for this figure: {references}") if s],
+            instructions="This worksheet contains one table. Some cells refer to notes which can be found on the Notes worksheet.",
+            legend=[shorthand],
+            source=f"Source: {source}" if source else "Source: see the Cover worksheet.",
+            units=column_units(frame, table.units) or None,
         )
-        for i, (name, _) in enumerate(content_rows):
-            contents.write_url(3 + i, 0, f"internal:'{name}'!A1", string=name)
-        contents.set_column(0, 0, 28)
-        contents.set_column(1, 1, 100)
+    about = [f"Source: {source}" if source else "", f"Edition: {edition}" if edition else ""]
+    if substitute_data:
+        about.append(f"Substitute data: {' '.join(substitute_data.split())}")
+    if built_at:
+        about.append(f"Built: {built_at}")
+    about += ["The Contents worksheet lists every table. Notes, assumptions and caveats are on the Notes worksheet.", shorthand]
 
-        notes_sheet = workbook.add_worksheet("Notes")
-        notes_sheet.write(0, 0, "Notes, assumptions and caveats", heading)
-        notes_sheet.write(1, 0, "This worksheet contains one table.")
-        note_rows = [[f"Note {i}", "note", text] for i, text in enumerate(notes, 1)]
-        note_rows += [[f"Assumption {i}", "assumption", text] for i, text in enumerate(assumptions, 1)]
-        note_rows += [[f"Caveat {i}", "caveat", text] for i, text in enumerate(caveats, 1)]
-        if not note_rows:
-            note_rows = [["Note 1", "note", "No notes for this figure."]]
-        notes_sheet.add_table(
-            2,
-            0,
-            2 + len(note_rows),
-            2,
-            {
-                "name": "Notes_table",
-                "style": "Table Style Light 1",
-                "columns": [{"header": "Note number"}, {"header": "Type"}, {"header": "Text"}],
-                "data": note_rows,
-            },
-        )
-        notes_sheet.set_column(0, 1, 14)
-        notes_sheet.set_column(2, 2, 120, wrap)
-
-        for index, (name, table) in enumerate(zip(table_names, tables), 1):
-            sheet = workbook.add_worksheet(name)
-            sheet.write(0, 0, table.title, heading)
-            sheet.write(1, 0, "This worksheet contains one table." + (f" {table.description}" if table.description else ""))
-            sheet.write(2, 0, f"Source: {source}" if source else "Source: see the Cover sheet.")
-            sheet.write(3, 0, f"Cells marked {NOT_AVAILABLE} have no value.")
-            frame = table.frame.reset_index(drop=True)
-            columns = [str(c) for c in frame.columns]
-            if len(set(columns)) != len(columns):
-                raise NaoError(f"{target}: table {table.title!r} has duplicate column names - rename them before writing")
-            data = [[_cell(v) for v in row] for row in frame.itertuples(index=False, name=None)]
-            first_row = 4
-            # An Excel table needs at least one data row; an empty frame gets one row of [x].
-            rows = data or [[NOT_AVAILABLE] * len(columns)]
-            sheet.add_table(
-                first_row,
-                0,
-                first_row + len(rows),
-                max(len(columns) - 1, 0),
-                {"name": f"Table_{index}", "style": "Table Style Light 1", "data": rows, "columns": [{"header": c} for c in columns]},
+    def write(tmp: Path) -> None:
+        with warnings.catch_warnings():
+            # gptables (2.0.2) trips pandas 3 deprecation warnings, and warns about text cells ([x]) in number
+            # columns, which are there on purpose and explained above every table.
+            warnings.filterwarnings("ignore", module=r"gptables")
+            warnings.simplefilter("ignore", UserWarning)
+            sheets = {name: gpt.GPTable(**options) for name, options in tables_options.items()}
+            cover = gpt.Cover(title=title, intro=[subtitle or title], about=[a for a in about if a])
+            workbook = gpt.produce_workbook(
+                filename=str(tmp),
+                sheets=sheets,
+                cover=cover,
+                notes_table=notes_table,
+                contentsheet_options={"title": "Contents"},
+                notesheet_options={"title": "Notes, assumptions and caveats"},
             )
-            for col, column in enumerate(columns):
-                longest = max([len(column)] + [len(str(r[col])) for r in rows[:200]])
-                sheet.set_column(col, col, min(max(10, longest + 2), 60))
-        workbook.close()
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    tmp.replace(target)
-    return target
+            workbook.set_properties({"title": title, "subject": subtitle or title, "author": "nao-analysis", "comments": source})
+            workbook.close()
+
+    return write_atomic(target, write)
