@@ -357,6 +357,8 @@ def run(ctx: FigureContext) -> FigureResult:
             "colours": palette,
             "legend_title": MAP.legend_title,
             "no_data_label": no_data_label,
+            "value_label": fill(MAP.value_label, values),
+            "value_format": MAP.value_fmt,
             "crs": "EPSG:27700",
         },
         map_areas=map_areas(mapped, MAP, bins=bins, labels=labels, colours=palette, values=values),

@@ -255,7 +255,14 @@ def run(ctx: FigureContext) -> FigureResult:
         assumptions=[fill(a, values_text) for a in ASSUMPTIONS],
         caveats=list(CAVEATS),
         reconciliation=recon.finish(),
-        map={**map_spec, "legend_title": MAP.legend_title, "no_data_label": "Data not available", "crs": "EPSG:27700"},
+        map={
+            **map_spec,
+            "legend_title": MAP.legend_title,
+            "no_data_label": "Data not available",
+            "value_label": fill(MAP.value_label, values_text),
+            "value_format": MAP.value_fmt,
+            "crs": "EPSG:27700",
+        },
         map_areas=map_areas(shapes, MAP, bins=bins, labels=labels, colours=colours, values=values_text),
     )
 
