@@ -97,7 +97,8 @@ class TestChoropleth:
 
     def test_draws_a_london_inset(self, england):
         figure = choropleth(england, "change", bins=BINS, labels=LABELS)
-        assert any(ax.get_title(loc="left") == "London" for ax in figure.axes)
+        every_axes = [axes for parent in figure.axes for axes in (parent, *parent.child_axes)]
+        assert any(axes.get_title(loc="left") == "London" for axes in every_axes)
         plt.close(figure)
 
     def test_count_column_leaves_merged_areas_out_of_the_counts(self, england):
