@@ -367,8 +367,10 @@ def save_png_and_svg(
         The PNG and SVG paths.
     """
     _prewrap(fig)
-    if getattr(fig, _EXACT_SIZE, False) and not _texts_outside_canvas(fig):
-        bbox = Bbox.from_bounds(0, 0, fig.get_figwidth(), fig.get_figheight())
+    if getattr(fig, _EXACT_SIZE, False):
+        canvas = Bbox.from_bounds(0, 0, fig.get_figwidth(), fig.get_figheight())
+        # A banner placed below an exactly sized canvas grows it; the canvas itself is never cropped.
+        bbox = Bbox.union([canvas, tight_bbox(fig, dpi)]) if _texts_outside_canvas(fig) else canvas
     else:
         bbox = tight_bbox(fig, dpi)
     fig.savefig(png_path, format="png", dpi=dpi, bbox_inches=bbox, metadata=png_metadata)
