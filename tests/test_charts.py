@@ -6,6 +6,7 @@ import itertools
 
 import matplotlib
 import matplotlib.pyplot as plt
+import pandas as pd
 import pytest
 from afcharts.af_colours import get_af_colours
 from matplotlib.font_manager import FontProperties
@@ -113,6 +114,12 @@ class TestDirectLabel:
         figure, axes = self._chart()
         direct_label(axes)
         assert find_text_overlaps(figure) == []
+
+    def test_works_on_a_date_axis(self):
+        _figure, axes = plt.subplots()
+        axes.plot(pd.to_datetime(["2011-03-31", "2016-03-31", "2022-06-30"]), [8.6, 8.4, 9.2], label="Any drug")
+        (label,) = direct_label(axes)
+        assert label.get_text() == "Any drug"
 
 
 class TestHonestCharts:

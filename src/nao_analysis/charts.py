@@ -213,8 +213,8 @@ def direct_label(ax, lines: Iterable | None = None, *, fontsize: float = 8.0, ga
     chosen = [line for line in (ax.get_lines() if lines is None else lines) if not str(line.get_label()).startswith("_")]
     ends = []
     for line in chosen:
-        xs, ys = line.get_xdata(), line.get_ydata()
-        finite = [(x, y) for x, y in zip(xs, ys) if y is not None and not (isinstance(y, float) and math.isnan(y))]
+        # get_xydata() is in plotting units (dates already numbers), so it transforms like any data point.
+        finite = [(float(x), float(y)) for x, y in line.get_xydata() if math.isfinite(x) and math.isfinite(y)]
         if finite:
             ends.append((line, *finite[-1]))
     if not ends:
