@@ -294,7 +294,7 @@ def _prewrap(fig) -> None:
     for text in fig.findobj(Text):
         if not text.get_wrap() or not text.get_text():
             continue
-        x_fig = fig.transFigure.inverted().transform(text.get_transform().transform(text.get_position()))[0]
+        x_fig = fig.transFigure.inverted().transform(text.get_transform().transform(text.get_unitless_position()))[0]
         x_fig = min(max(x_fig, 0.0), 1.0)
         room = {"left": 1 - x_fig, "right": x_fig, "center": 2 * min(x_fig, 1 - x_fig)}[text.get_horizontalalignment()]
         text.set_text(wrap_text(text.get_text(), max(room, 0.2) * width_in * 0.98, text.get_fontsize(), str(text.get_fontweight())))
@@ -312,7 +312,7 @@ def mark_exact_size(fig) -> None:
 
 def _texts_outside_canvas(fig) -> bool:
     for text in fig.texts:
-        x, y = fig.transFigure.inverted().transform(text.get_transform().transform(text.get_position()))
+        x, y = fig.transFigure.inverted().transform(text.get_transform().transform(text.get_unitless_position()))
         if not (0 <= x <= 1 and 0 <= y <= 1):
             return True
     return False
