@@ -63,3 +63,16 @@ def test_rotated_tick_labels_that_do_not_touch_are_not_an_overlap():
     axes.bar(range(len(labels)), range(len(labels)))
     axes.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
     assert find_text_overlaps(figure) == []
+
+
+def test_a_wrapped_subtitle_leaves_room_for_a_legend_above_the_axes():
+    subtitle = (
+        "Since 2010-11, the number of adults in treatment for drugs misuse has fallen by 7%. "
+        "People who use opiates make up the majority of these cases"
+    )
+    title = "The number of adults in England in treatment for drugs misuse, 2010-11 to 2021-22"
+    figure, axes = new_chart(title, subtitle, figsize=(8.5, 5))
+    axes.bar([0, 1], [120, 130], label="Opiate")
+    axes.bar([0, 1], [80, 90], bottom=[120, 130], label="Non-opiate")
+    axes.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncols=2)
+    assert find_text_overlaps(figure) == []

@@ -170,10 +170,15 @@ def new_chart(title: str, subtitle: str = "", *, figsize: tuple[float, float] = 
     apply_house_style()
     fig, ax = plt.subplots(figsize=figsize)
     width = figsize[0] * 0.98
-    fig.suptitle(wrap_text(title, width, 12, "bold"), x=0.01, ha="left", fontsize=12, fontweight="bold", color=TEXT)
-    if subtitle:
-        fig.text(0.01, 0.925, wrap_text(subtitle, width, 9.5), ha="left", va="top", fontsize=9.5, color=SECONDARY_TEXT)
-    fig.subplots_adjust(top=0.82, bottom=0.18)
+    title_text = wrap_text(title, width, 12, "bold")
+    subtitle_text = wrap_text(subtitle, width, 9.5) if subtitle else ""
+    # The layout below suits a one-line title and subtitle; each extra wrapped line moves what follows down.
+    title_extra = title_text.count("\n") * 12 * 1.2 / 72 / figsize[1]
+    subtitle_extra = subtitle_text.count("\n") * 9.5 * 1.2 / 72 / figsize[1]
+    fig.suptitle(title_text, x=0.01, ha="left", fontsize=12, fontweight="bold", color=TEXT)
+    if subtitle_text:
+        fig.text(0.01, 0.925 - title_extra, subtitle_text, ha="left", va="top", fontsize=9.5, color=SECONDARY_TEXT)
+    fig.subplots_adjust(top=0.82 - title_extra - subtitle_extra, bottom=0.18)
     return fig, ax
 
 
