@@ -114,3 +114,13 @@ class TestChoropleth:
     def test_palette_must_match_labels(self, england):
         with pytest.raises(AnalysisError, match="palette has 2 colours for 4 classes"):
             choropleth(england, "change", bins=BINS, labels=LABELS, palette=["#000000", "#ffffff"])
+
+
+class TestImportCost:
+    def test_importing_maps_loads_neither_mapclassify_nor_geopandas(self):
+        import subprocess
+        import sys
+
+        probe = "import sys, nao_analysis.maps; print(sorted({'mapclassify', 'geopandas'} & set(sys.modules)))"
+        loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.strip()
+        assert loaded == "[]"
