@@ -1,7 +1,7 @@
 """One house style for every chart, on the Government Analysis Function's chart guidance (``afcharts``).
 
 - Colours come from ``afcharts``: its categorical palette for series, its sequential palette for maps and
-  its null-value grey for "no data". :func:`series_colours` hands a panel distinct colours or refuses.
+  its focus grey for "no data". :func:`series_colours` hands a panel distinct colours or refuses.
 - Text is laid out once: :func:`wrap_text` wraps with :mod:`textwrap` at a width measured once per font
   size, instead of matplotlib's ``wrap=True`` (which re-measures the text at every draw).
 - :func:`save_png_and_svg` writes both formats with one tight-bounding-box computation.
@@ -41,8 +41,9 @@ PALETTE: list[str] = get_af_colours("categorical", number_of_colours=6)
 EXTENDED_PALETTE: list[str] = [*PALETTE, "#6B7F00", "#C5168A", "#8B5A2B", "#2073BC"]
 #: afcharts' sequential palette, darkest first (five blues).
 SEQUENTIAL: list[str] = get_af_colours("sequential", number_of_colours=5)
-#: afcharts' grey for null values (its sequential palette with ``include_grey``).
-NO_DATA_GREY: str = get_af_colours("sequential", number_of_colours=5, include_grey=True)[-1]
+#: afcharts' focus grey, for areas without data: the same grey the interactive map uses, so both maps agree.
+#: (afcharts' paler null grey, #F2F2F2, would read as the page background under the hatching.)
+NO_DATA_GREY: str = get_af_colours("focus")[1]
 #: ColorBrewer RdBu, colour-blind safe (kept for callers that need a diverging ramp).
 DIVERGING = ["#b2182b", "#ef8a62", "#fddbc7", "#d1e5f0", "#67a9cf", "#2166ac"]
 TEXT = "#0b0c0c"

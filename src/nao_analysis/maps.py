@@ -2,7 +2,7 @@
 
 One function draws every map the same way: fixed, user-defined class breaks (so maps of
 different years stay comparable, assigned with ``numpy.digitize``), a colour-blind-safe palette whose
-every class stays clearly apart from the no-data colour, areas without data hatched on afcharts' null
+every class stays clearly apart from the no-data colour, areas without data hatched on afcharts' focus
 grey and named, and an inset that enlarges London, whose boroughs are unreadable at national scale. The
 inset is placed from the geometry, where it covers no part of England.
 
@@ -51,7 +51,7 @@ FALLS_AND_INCREASE_PALETTE = ["#b35806", "#f1a340", "#fee0b6", "#998ec3"]
 NO_DATA_HATCH = "////"
 NO_DATA_EDGE = SECONDARY_TEXT
 #: Smallest CIELAB distance (Delta E 1976) allowed between a class colour and the no-data fill. Figure 5's old
-#: pale lilac (#c5c2de) was 15 from the old grey (#bfbfbf) and read as no data; 20 keeps every class clearly apart.
+#: pale lilac (#c5c2de) was 15 from this grey (#bfbfbf) and read as no data; 20 keeps every class clearly apart.
 MIN_NO_DATA_DISTANCE = 20.0
 
 
@@ -271,7 +271,7 @@ def choropleth(
         One row per area, with ``code_column``, ``name_column``, ``value_column`` and a geometry.
         Any CRS; it is projected to British National Grid.
     value_column : str
-        The numeric column to map. NaN = no data (drawn hatched on afcharts' null grey, listed by
+        The numeric column to map. NaN = no data (drawn hatched on afcharts' focus grey, listed by
         :func:`no_data_areas`).
     bins, labels : sequence
         Fixed class upper bounds and their labels, as in :func:`classify`. Fixed bins keep maps of
