@@ -32,8 +32,9 @@ UPDATE = os.environ.get("NAO_UPDATE_BASELINES") == "1"
 
 def _edition_figures() -> list[str]:
     from nao_analysis.editions import load_edition
+    from nao_analysis.settings import Settings
 
-    return list(load_edition("offline").figures)
+    return list(load_edition("offline", settings=Settings.from_environment()).figures)
 
 
 def downscale(source: Path, target: Path, width: int = BASELINE_WIDTH) -> Path:

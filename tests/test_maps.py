@@ -97,7 +97,8 @@ class TestChoropleth:
 
     def test_draws_a_london_inset(self, england):
         figure = choropleth(england, "change", bins=BINS, labels=LABELS)
-        assert any(ax.get_title(loc="left") == "London" for ax in figure.axes)
+        every_axes = [axes for parent in figure.axes for axes in (parent, *parent.child_axes)]
+        assert any(axes.get_title(loc="left") == "London" for axes in every_axes)
         plt.close(figure)
 
     def test_count_column_leaves_merged_areas_out_of_the_counts(self, england):
@@ -113,3 +114,13 @@ class TestChoropleth:
     def test_palette_must_match_labels(self, england):
         with pytest.raises(AnalysisError, match="palette has 2 colours for 4 classes"):
             choropleth(england, "change", bins=BINS, labels=LABELS, palette=["#000000", "#ffffff"])
+
+
+class TestImportCost:
+    def test_importing_maps_loads_neither_mapclassify_nor_geopandas(self):
+        import subprocess
+        import sys
+
+        probe = "import sys, nao_analysis.maps; print(sorted({'mapclassify', 'geopandas'} & set(sys.modules)))"
+        loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.strip()
+        assert loaded == "[]"

@@ -6,6 +6,11 @@ Two entry points, shared by every table-shaped figure (Figures 7-10, Appendix Tw
   cell, the first column as row headers, and optional notes and source in a ``<tfoot>``.
 - :func:`render_table_image` - a matplotlib figure laid out like an NAO table: title, subtitle,
   a shaded header row, wrapped cell text, a bold total row, then notes and source underneath.
+  It stays a matplotlib figure (the site and the regression baselines need its PNG, and the runtime
+  stamps edition banners on figures), but with as few text artists as the look allows: one per cell,
+  since each cell is anchored to its own row, and one per block of title, subtitle and notes. Its canvas
+  is sized exactly, so :func:`nao_analysis.charts.save_png_and_svg` saves it without a tight-box pass.
+  The accessible version of the same table is the HTML from :func:`table_html`.
 
 Both take the table as a ``DataFrame`` whose columns are the printed column headings, in order.
 Numbers are printed as the report prints them (no trailing zeros) and missing values as ``-``.
@@ -22,6 +27,8 @@ from numbers import Number
 import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.figure import Figure
+
+from nao_analysis.charts import mark_exact_size
 
 #: How a missing cell is printed, as in the report's tables.
 MISSING = "-"
@@ -226,12 +233,12 @@ def render_table_image(
     usable = width_inches * 0.96
     xs = [left + usable * sum(fractions[:i]) for i in range(len(fractions) + 1)]
     y = pad_in
-    for line in title_lines:
-        ax.text(left, y, line, fontsize=font_size * 1.5, fontweight="bold", va="top")
-        y += line_in * 1.6
-    for line in subtitle_lines:
-        ax.text(left, y, line, fontsize=font_size * 1.2, color="#404040", va="top")
-        y += line_in * 1.3
+    # One text artist per block of lines (title, subtitle, notes): nothing else is aligned to their lines.
+    ax.text(left, y, "\n".join(title_lines), fontsize=font_size * 1.5, fontweight="bold", va="top", linespacing=1.6 * 1.3 / 1.5)
+    y += len(title_lines) * line_in * 1.6
+    if subtitle_lines:
+        ax.text(left, y, "\n".join(subtitle_lines), fontsize=font_size * 1.2, color="#404040", va="top", linespacing=1.3 * 1.3 / 1.2)
+        y += len(subtitle_lines) * line_in * 1.3
     y += pad_in
 
     def draw_row(cells: list[list[str]], top: float, height: float, *, is_header: bool, is_total: bool) -> None:
@@ -263,9 +270,11 @@ def render_table_image(
     if notes:
         ax.text(left, y, "Notes", fontsize=font_size, fontweight="bold", va="top")
         y += line_in
-        for lines in wrapped_notes:
-            ax.text(left, y, "\n".join(lines), fontsize=font_size * 0.9, va="top", linespacing=1.3)
-            y += len(lines) * line_in
-    if wrapped_source:
-        ax.text(left, y, "\n".join(wrapped_source), fontsize=font_size * 0.9, va="top", linespacing=1.3)
+        # Notes and source share one artist; the line pitch matches line_in (1.3 x the body size).
+        block = [line for lines in wrapped_notes for line in lines] + wrapped_source
+        ax.text(left, y, "\n".join(block), fontsize=font_size * 0.9, va="top", linespacing=1.3 / 0.9)
+    elif wrapped_source:
+        ax.text(left, y, "\n".join(wrapped_source), fontsize=font_size * 0.9, va="top", linespacing=1.3 / 0.9)
+    # The canvas is sized to the table exactly: no tight-bounding-box pass is needed to save it.
+    mark_exact_size(fig)
     return fig
