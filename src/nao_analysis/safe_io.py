@@ -36,6 +36,8 @@ def write_atomic(target: Path, write: Callable[[Path], object]) -> Path:
     tmp = Path(name)
     try:
         write(tmp)
+        # mkstemp makes the file private; outputs and caches are meant to be read like any other file.
+        os.chmod(tmp, 0o644)
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)

@@ -177,16 +177,15 @@ def write_outputs(ctx: FigureContext, result: FigureResult, output_dir: Path) ->
 
 
 def _save_chart(figure, stem_path: Path, *, title: str, banner: str) -> list[Path]:
-    """PNG and SVG of one chart, with the edition's banner below the source line when there is one."""
-    if banner:
-        import textwrap
+    """PNG and SVG of one chart from one layout, with the edition's banner below the source line when there is one."""
+    from nao_analysis.charts import save_png_and_svg, wrap_text
 
-        # Below the source line, so it never hides the chart; bbox_inches="tight" grows the canvas to fit.
-        width_chars = max(40, int(figure.get_figwidth() * 72 / (7.5 * 0.55)))
+    if banner:
+        # Below the source line, so it never hides the chart; the saved bounding box grows to fit it.
         figure.text(
             0.01,
             -0.01,
-            textwrap.fill(banner, width_chars),
+            wrap_text(banner, figure.get_figwidth() * 0.96, 7.5),
             ha="left",
             va="top",
             fontsize=7.5,
@@ -195,8 +194,15 @@ def _save_chart(figure, stem_path: Path, *, title: str, banner: str) -> list[Pat
         )
     png = stem_path.with_suffix(".png")
     svg = stem_path.with_suffix(".svg")
-    write_atomic(png, lambda p: figure.savefig(p, format="png", metadata={"Title": title, "Software": "nao-analysis"}))
-    write_atomic(svg, lambda p: figure.savefig(p, format="svg", metadata={"Date": None}))
+    write_atomic(
+        png,
+        lambda p: write_atomic(
+            svg,
+            lambda s: save_png_and_svg(
+                figure, p, s, png_metadata={"Title": title, "Software": "nao-analysis"}, svg_metadata={"Date": None}
+            ),
+        ),
+    )
     return [png, svg]
 
 
