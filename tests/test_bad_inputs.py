@@ -169,7 +169,9 @@ def as_fetched(path: Path) -> Path:
 
 def read_as_fetched(reader, path: Path, **kwargs) -> pd.DataFrame:
     """Parse ``path`` through the parsed cache, as a figure would parse a fetched file."""
-    return cached_read(reader, as_fetched(path), reader_version="corpus", **kwargs)
+    from nao_analysis.settings import Settings
+
+    return cached_read(reader, as_fetched(path), settings=Settings.from_environment(), reader_version="corpus", **kwargs)
 
 
 def read_ra_cached(path: Path) -> pd.DataFrame:

@@ -131,7 +131,7 @@ class TestReadCsewAppendixTables:
             ["Any drug7", 8.6, "about 8", 8.5],
         ]
         pd.DataFrame(rows).to_excel(bad, sheet_name="1.02", header=False, index=False)
-        with pytest.raises(ReaderError, match=r"row 'Any drug', survey year 2015/16: value 'about 8'"):
+        with pytest.raises(ReaderError, match=r"row 3, column '2015/16' \(C\) \(row label 'Any drug'\): 'about 8' is not a number"):
             read_csew_appendix_tables(bad)
 
     def test_html_error_page_is_reported_as_such(self, tmp_path):

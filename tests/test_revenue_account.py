@@ -160,7 +160,10 @@ class TestLineLookup:
             "E-code,Local authority,Substance misuse - Treatment for drug misuse in adults\n"
             "E0101,Bath UA,see note\n"
         )
-        with pytest.raises(ReaderError, match="non-numeric value 'see note'"):
+        with pytest.raises(
+            ReaderError,
+            match=r"odd.csv: row 3, column 'Substance misuse - Treatment for drug misuse in adults' \(C\): 'see note' is not a number",
+        ):
             read_revenue_account(odd, {"adult_drug_treatment": NEW_LINES["adult_drug_treatment"]})
 
 

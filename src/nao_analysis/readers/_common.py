@@ -1,39 +1,336 @@
-"""Helpers shared by the readers: opening workbooks safely and validating output schemas."""
+"""Helpers shared by the readers: refusing bad files before parsing, loading cells within limits,
+finding labels, and validating output schemas.
+
+Every spreadsheet and CSV passes :func:`check_data_file` and :func:`check_limits` before pandas or
+calamine sees it, so an empty file, a file of blank lines, an HTML error page, a UTF-16 export, an
+oversized file or a sheet of 100,000 repeated rows is refused in one line, quickly and with little
+memory. Workbooks are also scanned for formula cells that carry no cached value (a workbook saved
+by a tool that does not calculate): reading those as blank would publish "no data" silently.
+"""
 
 from __future__ import annotations
 
+import csv
+import difflib
 import re
+import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from nao_analysis.errors import ReaderError
+from nao_analysis.readers.numbers import cell_name, column_letter
+from nao_analysis.safe_io import looks_like_html
 
-HTML_START = re.compile(rb"^\s*(<!doctype html|<html|<head|<body)", re.IGNORECASE)
+SPREADSHEET_SUFFIXES = {".xls", ".xlsx", ".xlsm", ".ods"}
+TEXT_SUFFIXES = {".csv", ".txt", ".tsv"}
 
 
-def check_not_html_or_empty(path: Path) -> None:
-    """Catch the two commonest bad downloads before a parser produces a confusing message."""
+@dataclass(frozen=True)
+class Limits:
+    """Caps for one file format: bytes on disk, bytes once unzipped, rows per sheet and cells per sheet."""
+
+    max_bytes: int
+    max_rows: int
+    max_cells: int = 0
+    max_unzipped_bytes: int = 0
+
+
+#: The largest real inputs are a few MB (the RO3 2022-23 ods unzips to 37 MB of XML; the multi-year
+#: revenue outturn CSV is about 20 MB). The caps leave an order of magnitude of headroom and keep the
+#: peak memory of any refusal far below 1 GB.
+LIMITS = {
+    ".csv": Limits(max_bytes=256 * 2**20, max_rows=1_000_000),
+    ".tsv": Limits(max_bytes=256 * 2**20, max_rows=1_000_000),
+    ".txt": Limits(max_bytes=256 * 2**20, max_rows=1_000_000),
+    ".gz": Limits(max_bytes=64 * 2**20, max_rows=1_000_000, max_unzipped_bytes=256 * 2**20),
+    ".xls": Limits(max_bytes=100 * 2**20, max_rows=65_536, max_cells=5_000_000),
+    ".xlsx": Limits(max_bytes=100 * 2**20, max_rows=50_000, max_cells=5_000_000, max_unzipped_bytes=400 * 2**20),
+    ".xlsm": Limits(max_bytes=100 * 2**20, max_rows=50_000, max_cells=5_000_000, max_unzipped_bytes=400 * 2**20),
+    ".ods": Limits(max_bytes=100 * 2**20, max_rows=50_000, max_cells=5_000_000, max_unzipped_bytes=400 * 2**20),
+}
+
+
+def _too_big(path: Path, what: str, found: int, cap: int, unit: str) -> ReaderError:
+    return ReaderError(
+        path,
+        f"{what} {found:,} {unit} is over this format's limit of {cap:,} {unit}",
+        "check it is the official file; split it or raise the limit in readers/_common.py if it really is",
+    )
+
+
+# -- refusing bad files before parsing -------------------------------------------------------------------
+
+
+def check_data_file(path: Path, *, text: bool | None = None) -> None:
+    """Refuse, in one line, a file no reader should try: missing, empty, blank, HTML, UTF-16, or too big.
+
+    Parameters
+    ----------
+    path
+        The raw file.
+    text
+        Whether it is a text format (CSV); by default from the suffix.
+    """
     path = Path(path)
-    if not path.exists():
+    if not path.is_file():
         raise ReaderError(path, "file not found", "run `nao-analysis fetch` for its source")
-    if path.stat().st_size == 0:
+    size = path.stat().st_size
+    if size == 0:
         raise ReaderError(path, "file is empty (0 bytes)", "delete it and fetch the source again")
+    limits = LIMITS.get(path.suffix.lower())
+    if limits and size > limits.max_bytes:
+        raise _too_big(path, "file size", size, limits.max_bytes, "bytes")
     with open(path, "rb") as handle:
-        head = handle.read(512)
-    if HTML_START.match(head):
+        head = handle.read(4096)
+    if looks_like_html(head):
         raise ReaderError(
             path,
             "is an HTML page, not a data file (probably an error page saved under this name)",
             "delete it and fetch the source again from the official URL",
         )
+    is_text = path.suffix.lower() in TEXT_SUFFIXES if text is None else text
+    if not is_text:
+        return
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in head:
+        raise ReaderError(path, "is UTF-16 or binary text, not UTF-8", "save it again as CSV UTF-8 (or fetch the publisher's file again)")
+    if not head.strip(b" \t\r\n\xef\xbb\xbf,;"):
+        # Only whitespace and separators in the first 4 KB: look at the rest without loading it.
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                if block.strip(b" \t\r\n\xef\xbb\xbf,;"):
+                    return
+        raise ReaderError(path, "holds only blank lines", "delete it and fetch the source again")
+
+
+def check_not_html_or_empty(path: Path) -> None:
+    """Kept for callers of the first version: the same checks as :func:`check_data_file`."""
+    check_data_file(path)
+
+
+def count_lines(path: Path, cap: int) -> int:
+    """Count lines by streaming 1 MB blocks, stopping as soon as ``cap`` is passed (memory stays ~1 MB)."""
+    lines = 0
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            lines += block.count(b"\n")
+            if lines > cap:
+                return lines
+    return lines
+
+
+def check_limits(path: Path) -> None:
+    """Refuse a file whose rows or cells exceed its format's :data:`LIMITS`, before anything is loaded.
+
+    CSV: lines counted by streaming. xlsx: zip members' unzipped sizes, then each sheet's extent from its
+    cell references. ods: ``content.xml``'s unzipped size, then each table's extent, repeated rows and
+    columns counted as the spreadsheet engine would expand them (trailing empty repeats do not count).
+    Also refuses formula cells without a cached value in xlsx and ods.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    limits = LIMITS.get(suffix)
+    if limits is None:
+        return
+    if suffix in TEXT_SUFFIXES:
+        lines = count_lines(path, limits.max_rows)
+        if lines > limits.max_rows:
+            raise _too_big(path, "line count (at least)", lines, limits.max_rows, "lines")
+    elif suffix in {".xlsx", ".xlsm"}:
+        _scan_xlsx(path, limits)
+    elif suffix == ".ods":
+        _scan_ods(path, limits)
+
+
+def _open_zip(path: Path, limits: Limits) -> zipfile.ZipFile:
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ReaderError(
+            path, f"cannot be opened as a workbook ({exc})", "check the download is complete; delete it and fetch the source again"
+        ) from None
+    total = sum(info.file_size for info in archive.infolist())
+    if total > limits.max_unzipped_bytes:
+        archive.close()
+        raise _too_big(path, "unzipped size", total, limits.max_unzipped_bytes, "bytes")
+    return archive
+
+
+_XLSX_SHEET = re.compile(rb'<sheet\b[^>]*?name="([^"]*)"[^>]*?r:id="([^"]*)"')
+_XLSX_REL = re.compile(rb'<Relationship\b[^>]*?Id="([^"]*)"[^>]*?Target="([^"]*)"|<Relationship\b[^>]*?Target="([^"]*)"[^>]*?Id="([^"]*)"')
+_XLSX_CELL = re.compile(rb"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.DOTALL)
+_XLSX_REF = re.compile(rb'\br="([A-Z]+)([0-9]+)"')
+_XLSX_VALUE = re.compile(rb"<v>[^<]+</v>|<is>")
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for char in letters:
+        number = number * 26 + (char - 64)
+    return number
+
+
+def _xlsx_sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
+    """Sheet name -> zip member of its XML."""
+    import html
+
+    workbook = archive.read("xl/workbook.xml")
+    rels = archive.read("xl/_rels/workbook.xml.rels")
+    targets = {}
+    for match in _XLSX_REL.finditer(rels):
+        rid, target = (match.group(1), match.group(2)) if match.group(1) else (match.group(4), match.group(3))
+        target = target.decode()
+        targets[rid.decode()] = target.lstrip("/") if target.startswith("/") else "xl/" + target
+    return {html.unescape(name.decode()): targets.get(rid.decode(), "") for name, rid in _XLSX_SHEET.findall(workbook)}
+
+
+def _scan_xlsx(path: Path, limits: Limits) -> None:
+    with _open_zip(path, limits) as archive:
+        try:
+            parts = _xlsx_sheet_parts(archive)
+        except KeyError:
+            raise ReaderError(path, "is not an xlsx workbook (no xl/workbook.xml)", "fetch the official file again") from None
+        members = set(archive.namelist())
+        for sheet, member in parts.items():
+            if member not in members:
+                continue
+            data = archive.read(member)
+            max_row = max_col = 0
+            for match in _XLSX_CELL.finditer(data):
+                attrs, inner = match.group(1), match.group(2) or b""
+                ref = _XLSX_REF.search(attrs)
+                if ref:
+                    max_col = max(max_col, _column_number(ref.group(1)))
+                    max_row = max(max_row, int(ref.group(2)))
+                if b"<f" in inner and not _XLSX_VALUE.search(inner):
+                    where = f"cell {ref.group(1).decode()}{ref.group(2).decode()}" if ref else "a cell"
+                    raise ReaderError(
+                        path,
+                        f"{where} holds a formula with no saved value",
+                        "open the workbook in a spreadsheet program, recalculate and save it, or fetch the publisher's file",
+                        sheet=sheet,
+                    )
+            _check_extent(path, sheet, max_row, max_col, limits)
+
+
+def _check_extent(path: Path, sheet: str, rows: int, cols: int, limits: Limits) -> None:
+    if rows > limits.max_rows:
+        raise ReaderError(
+            path,
+            f"sheet has {rows:,} rows, over this format's limit of {limits.max_rows:,}",
+            "check it is the official file (a sheet of repeated or padded rows is refused)",
+            sheet=sheet,
+        )
+    if limits.max_cells and rows * cols > limits.max_cells:
+        raise ReaderError(
+            path,
+            f"sheet spans {rows:,} rows x {cols:,} columns, over this format's limit of {limits.max_cells:,} cells",
+            "check it is the official file",
+            sheet=sheet,
+        )
+
+
+_ODS_TAG = re.compile(rb"<table:table(?=[\s>])([^>]*)>|<table:table-row\b([^>]*?)(/?)>|</table:table>")
+_ODS_CELL = re.compile(rb"<table:(?:covered-)?table-cell\b([^>]*?)(/?)>")
+_ODS_REPEAT_ROWS = re.compile(rb'table:number-rows-repeated="(\d+)"')
+_ODS_REPEAT_COLS = re.compile(rb'table:number-columns-repeated="(\d+)"')
+_ODS_NAME = re.compile(rb'table:name="([^"]*)"')
+
+
+def _scan_ods(path: Path, limits: Limits) -> None:
+    import html
+
+    with _open_zip(path, limits) as archive:
+        try:
+            data = archive.read("content.xml")
+        except KeyError:
+            raise ReaderError(path, "is not an OpenDocument spreadsheet (no content.xml)", "fetch the official file again") from None
+    sheet = ""
+    row = last_row = last_col = 0
+    for match in _ODS_TAG.finditer(data):
+        if match.group(1) is not None:
+            name = _ODS_NAME.search(match.group(1))
+            sheet = html.unescape(name.group(1).decode()) if name else "?"
+            row = last_row = last_col = 0
+        elif match.group(0) == b"</table:table>":
+            _check_extent(path, sheet, last_row, last_col, limits)
+        else:
+            repeat = _ODS_REPEAT_ROWS.search(match.group(2))
+            repeats = int(repeat.group(1)) if repeat else 1
+            if match.group(3):  # <table:table-row .../>: an empty row
+                row += repeats
+                continue
+            end = data.find(b"</table:table-row>", match.end())
+            span = data[match.end() : end]
+            if b"office:value-type" in span or b"<text:p" in span or b"table:formula" in span:
+                row += repeats
+                last_row = row
+                last_col = max(last_col, _ods_row_width(path, sheet, row - repeats, span))
+                # Stop early: a row repeated past the cap is refused without walking the rest.
+                _check_extent(path, sheet, last_row, last_col, limits)
+            else:
+                row += repeats
+
+
+def _ods_row_width(path: Path, sheet: str, row: int, span: bytes) -> int:
+    """Columns up to the last non-empty cell of one row; refuses formula cells without a value."""
+    col = width = 0
+    for cell in _ODS_CELL.finditer(span):
+        attrs = cell.group(1)
+        repeat = _ODS_REPEAT_COLS.search(attrs)
+        repeats = int(repeat.group(1)) if repeat else 1
+        has_value = b"office:value-type" in attrs
+        if b"table:formula" in attrs and not has_value:
+            raise ReaderError(
+                path,
+                f"cell {column_letter(col)}{row + 1} holds a formula with no saved value",
+                "open the spreadsheet, recalculate and save it, or fetch the publisher's file",
+                sheet=sheet,
+            )
+        col += repeats
+        if has_value or not cell.group(2):
+            width = col
+    return width
+
+
+# -- loading cells -----------------------------------------------------------------------------------------
+
+
+def read_csv_cells(path: Path, *, encoding: str = "utf-8-sig") -> np.ndarray:
+    """Every cell of a CSV as text (rows padded to one width), after the file and limit checks."""
+    path = Path(path)
+    check_data_file(path, text=True)
+    check_limits(path)
+    rows = None
+    # Spreadsheet programs on Windows save "CSV" in cp1252 (e.g. an O-umlaut in "Ynys Môn"): accepted as
+    # a second choice; anything neither decodes is refused.
+    for attempt in (encoding, "cp1252"):
+        try:
+            with open(path, newline="", encoding=attempt) as handle:
+                rows = list(csv.reader(handle))
+            break
+        except UnicodeDecodeError as exc:
+            problem = exc
+        except csv.Error as exc:
+            raise ReaderError(path, f"cannot be parsed as CSV ({exc})", "fetch the file again") from None
+    if rows is None:
+        raise ReaderError(path, f"is not UTF-8 or Windows-1252 text (byte {problem.start})", "save it again as CSV UTF-8") from None
+    width = max((len(r) for r in rows), default=0)
+    cells = np.full((len(rows), width), "", dtype=object)
+    for i, row in enumerate(rows):
+        cells[i, : len(row)] = row
+    return cells
 
 
 def read_workbook(path: Path, sheet_name=None, **kwargs) -> dict[str, pd.DataFrame] | pd.DataFrame:
-    """Read xls/xlsx/ods with the calamine engine (fast, and no XML parsing in Python)."""
-    check_not_html_or_empty(path)
+    """Read xls/xlsx/ods with the calamine engine (fast, and no XML parsing in Python), after the checks."""
+    path = Path(path)
+    check_data_file(path, text=False)
+    check_limits(path)
     try:
-        return pd.read_excel(path, sheet_name=sheet_name, header=None, engine="calamine", **kwargs)
+        result = pd.read_excel(path, sheet_name=sheet_name, header=None, engine="calamine", **kwargs)
     except ValueError as exc:
         raise ReaderError(
             path,
@@ -46,6 +343,37 @@ def read_workbook(path: Path, sheet_name=None, **kwargs) -> dict[str, pd.DataFra
             f"cannot be read as a spreadsheet ({exc.__class__.__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''})",
             "delete it and fetch the source again",
         ) from None
+    frames = result if isinstance(result, dict) else {sheet_name: result}
+    limits = LIMITS.get(path.suffix.lower())
+    for name, frame in frames.items():
+        if limits:
+            _check_extent(path, str(name), frame.shape[0], frame.shape[1], limits)
+    return result
+
+
+def load_cells(path: Path) -> dict[str | None, np.ndarray]:
+    """Every sheet as a 2-D object array of raw cells (a CSV is one sheet named None)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in TEXT_SUFFIXES:
+        return {None: read_csv_cells(path)}
+    if suffix in SPREADSHEET_SUFFIXES:
+        return {name: frame.astype(object).to_numpy() for name, frame in read_workbook(path).items()}
+    raise ReaderError(path, f"unsupported file type {suffix!r}", "give the file as .xls, .xlsx, .ods or .csv")
+
+
+def read_text_head(path: Path, lines: int = 40) -> list[list[str]]:
+    """The first ``lines`` rows of a CSV (for format detection), without reading the rest."""
+    out = []
+    with open(path, newline="", encoding="utf-8-sig", errors="replace") as handle:
+        for row in csv.reader(handle):
+            out.append(row)
+            if len(out) >= lines:
+                break
+    return out
+
+
+# -- labels --------------------------------------------------------------------------------------------------
 
 
 def find_sheet(path: Path, sheets: dict[str, pd.DataFrame], pattern: str, what: str) -> str:
@@ -70,10 +398,23 @@ def clean_label(value) -> str:
     return text.lower()
 
 
+def closest(wanted: str, labels, n: int = 3) -> str:
+    """``"closest labels in the file: 'a', 'b'"`` for an error message (difflib), or a note that none is close."""
+    pool = sorted({str(label) for label in labels if str(label).strip()})
+    lowered = {label.lower(): label for label in pool}
+    matches = difflib.get_close_matches(str(wanted).lower(), list(lowered), n=n, cutoff=0.4)
+    if not matches:
+        return "no label in the file is close"
+    return "closest labels in the file: " + ", ".join(repr(lowered[m]) for m in matches)
+
+
 def validate(schema, frame: pd.DataFrame, path: Path, sheet: str | None = None) -> pd.DataFrame:
-    """Validate a reader's output; the error names file, sheet and column."""
+    """Validate a reader's output; the error names file, sheet and column. Infinite values are refused."""
     import pandera.errors
 
+    from nao_analysis.readers.numbers import check_finite
+
+    check_finite(frame, path)
     try:
         return schema.validate(frame, lazy=False)
     except pandera.errors.SchemaError as exc:
@@ -108,3 +449,22 @@ def read_manual_yaml(path: Path, model, *, missing_fix: str, invalid_fix: str):
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "file"
         raise ReaderError(path, f"{where}: {first['msg']} ({exc.error_count()} problem(s) in all)", invalid_fix) from None
+
+
+__all__ = [
+    "LIMITS",
+    "Limits",
+    "cell_name",
+    "check_data_file",
+    "check_limits",
+    "check_not_html_or_empty",
+    "clean_label",
+    "closest",
+    "find_sheet",
+    "load_cells",
+    "read_csv_cells",
+    "read_manual_yaml",
+    "read_text_head",
+    "read_workbook",
+    "validate",
+]

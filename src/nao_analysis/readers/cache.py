@@ -1,6 +1,6 @@
 """A parsed-file cache: each raw file is parsed once, and every figure shares the result.
 
-Entries are parquet files in :func:`nao_analysis.paths.processed_dir`, keyed by
+Entries are parquet files in ``settings.processed_dir / "parsed"``, keyed by
 
 - the raw file's sha256 (taken from the provenance record that :func:`nao_analysis.sources.fetch`
   writes beside it, or computed when there is none),
@@ -14,8 +14,15 @@ Only files resolved by ``fetch`` (verified, with a provenance record beside them
 path is parsed afresh every time and leaves nothing in ``data/processed``. Entries are written atomically
 (temporary file, then rename), so parallel builds can share the folder, and only when they read back
 identical to the reader's output. An entry that cannot be read back is treated as absent: deleted and rebuilt. A reader
-that raises leaves nothing behind. ``NAO_PARSED_CACHE=0`` bypasses the cache (for timing the
-bare compute).
+that raises leaves nothing behind.
+
+Each entry's own sha256 is recorded beside it when it is written (``<entry>.sha256``) and checked before the
+entry is used: an entry edited in place (or whose record is missing) is never served, the raw file is parsed
+again and the entry rewritten. ``force=True`` always parses afresh.
+
+The cache is used only when the caller hands in the run's ``settings`` (``settings.processed_dir``,
+``settings.parsed_cache``); without settings a reader simply parses. ``settings.parsed_cache`` False
+(``NAO_PARSED_CACHE=0`` at the command line) bypasses it, for timing the bare compute.
 """
 
 from __future__ import annotations
@@ -30,14 +37,15 @@ import tempfile
 import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import pandas as pd
 
-from nao_analysis import paths
+if TYPE_CHECKING:
+    from nao_analysis.settings import Settings
 
 #: Bump when the layout or keying of the cache itself changes.
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -130,7 +138,7 @@ def raw_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def cache_entry_path(reader_fn: Callable[..., Any], path: Path, *, reader_version: str, **kwargs: Any) -> Path:
+def cache_entry_path(reader_fn: Callable[..., Any], path: Path, *, settings: Settings, reader_version: str, **kwargs: Any) -> Path:
     """Where the parsed result of ``reader_fn(path, **kwargs)`` is (or would be) cached.
 
     Parameters
@@ -139,6 +147,8 @@ def cache_entry_path(reader_fn: Callable[..., Any], path: Path, *, reader_versio
         The reader function.
     path
         The raw file it reads.
+    settings
+        The run's settings (``processed_dir``).
     reader_version
         The reader's output version.
     **kwargs
@@ -147,7 +157,7 @@ def cache_entry_path(reader_fn: Callable[..., Any], path: Path, *, reader_versio
     Returns
     -------
     Path
-        ``processed_dir()/parsed/<reader name>/<key>.parquet``.
+        ``settings.processed_dir/parsed/<reader name>/<key>.parquet``.
     """
     name = _reader_name(reader_fn)
     key = {
@@ -160,7 +170,7 @@ def cache_entry_path(reader_fn: Callable[..., Any], path: Path, *, reader_versio
         "kwargs": _canonical(dict(kwargs)),
     }
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
-    return paths.processed_dir() / "parsed" / name / f"{digest[:32]}.parquet"
+    return Path(settings.processed_dir) / "parsed" / name / f"{digest[:32]}.parquet"
 
 
 #: attrs key carrying the names of ``object`` columns, which parquet would otherwise return as ``str``.
@@ -192,13 +202,39 @@ def _pyarrow_version() -> str:
     return pyarrow.__version__
 
 
+def _digest_path(entry: Path) -> Path:
+    return entry.with_name(entry.name + ".sha256")
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _discard_entry(entry: Path) -> None:
+    entry.unlink(missing_ok=True)
+    _digest_path(entry).unlink(missing_ok=True)
+
+
 def _load(entry: Path) -> pd.DataFrame | None:
+    """The cached frame, only if the entry's bytes still have the sha256 recorded when it was written."""
     if not entry.is_file():
         return None
     try:
+        recorded = _digest_path(entry).read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        recorded = ""
+    if recorded != _file_sha256(entry):
+        # Edited, truncated or written by something else: never trusted, parsed again.
+        _discard_entry(entry)
+        return None
+    try:
         return _read_entry(entry)
-    except Exception:  # any unreadable entry (truncated, foreign, wrong engine) is rebuilt, never trusted
-        entry.unlink(missing_ok=True)
+    except Exception:  # any unreadable entry (foreign, wrong engine) is rebuilt, never trusted
+        _discard_entry(entry)
         return None
 
 
@@ -218,7 +254,13 @@ def _store(entry: Path, frame: pd.DataFrame) -> None:
         pd.testing.assert_frame_equal(again, frame)
         if again.attrs != frame.attrs:
             raise ValueError("attrs do not round-trip")
+        from nao_analysis.safe_io import write_text_atomic
+
+        # The digest goes first: an entry is only ever visible with a record that vouches for it.
+        _digest_path(entry).unlink(missing_ok=True)
+        sha = _file_sha256(tmp)
         os.replace(tmp, entry)
+        write_text_atomic(_digest_path(entry), sha + "\n")
     except Exception as exc:
         # The cache only saves time: a frame parquet cannot hold exactly is returned uncached, not an error.
         reason = " ".join(str(exc).split())[:160]
@@ -227,12 +269,20 @@ def _store(entry: Path, frame: pd.DataFrame) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def cache_enabled() -> bool:
-    """False when ``NAO_PARSED_CACHE=0`` (bench and debugging)."""
-    return os.environ.get("NAO_PARSED_CACHE", "1") != "0"
+def cache_enabled(settings: Settings | None) -> bool:
+    """True when the run's settings allow the cache (``settings.parsed_cache``); no settings, no cache."""
+    return settings is not None and bool(getattr(settings, "parsed_cache", False))
 
 
-def cached_read(reader_fn: Callable[..., pd.DataFrame], path: Path, *, reader_version: str, **kwargs: Any) -> pd.DataFrame:
+def cached_read(
+    reader_fn: Callable[..., pd.DataFrame],
+    path: Path,
+    *,
+    reader_version: str,
+    settings: Settings | None = None,
+    force: bool = False,
+    **kwargs: Any,
+) -> pd.DataFrame:
     """Return ``reader_fn(path, **kwargs)``, parsing the raw file only if no valid cached result exists.
 
     Parameters
@@ -241,8 +291,12 @@ def cached_read(reader_fn: Callable[..., pd.DataFrame], path: Path, *, reader_ve
         A reader: takes the raw file's path (and keyword arguments), returns a validated DataFrame.
     path
         The raw file (as returned by ``fetch``).
+    settings
+        The run's settings: ``processed_dir`` holds the entries, ``parsed_cache`` False bypasses them. None: parse.
     reader_version
         Bump whenever the reader's output changes, so old entries are not reused.
+    force
+        Parse afresh even when a valid entry exists (and replace it).
     **kwargs
         Passed to the reader and made part of the key; plain values only.
 
@@ -260,12 +314,12 @@ def cached_read(reader_fn: Callable[..., pd.DataFrame], path: Path, *, reader_ve
         A keyword argument that cannot be part of a key.
     """
     path = Path(path)
-    if not cache_enabled() or not path.with_name(path.name + ".provenance.json").exists():
+    if not cache_enabled(settings) or not path.with_name(path.name + ".provenance.json").exists():
         # Only files resolved by fetch (verified, with provenance) are cached: a file handed in from
         # elsewhere is parsed afresh every time and leaves nothing behind in data/processed.
         return reader_fn(path, **kwargs)
-    entry = cache_entry_path(reader_fn, path, reader_version=reader_version, **kwargs)
-    cached = _load(entry)
+    entry = cache_entry_path(reader_fn, path, settings=settings, reader_version=reader_version, **kwargs)
+    cached = None if force else _load(entry)
     if cached is not None:
         return cached
     frame = reader_fn(path, **kwargs)
@@ -282,10 +336,14 @@ def cached_reader(reader_version: str) -> Callable[[Callable[P, pd.DataFrame]], 
     reader_version
         The reader's output version (bump on any change to what it returns).
 
+    The decorated reader gains two keyword-only arguments: ``settings`` (the run's settings; the cache is
+    used only when they are given) and ``force`` (parse afresh). Called without them it simply parses.
+
     Examples
     --------
     >>> @cached_reader("1")  # doctest: +SKIP
     ... def read_ro3(path: Path, *, year: str) -> pd.DataFrame: ...
+    >>> read_ro3(path, year="2022-23", settings=settings)  # doctest: +SKIP
     """
 
     def decorate(reader_fn: Callable[P, pd.DataFrame]) -> Callable[P, pd.DataFrame]:
@@ -295,11 +353,11 @@ def cached_reader(reader_version: str) -> Callable[[Callable[P, pd.DataFrame]], 
         first = next(iter(signature.parameters))
 
         @functools.wraps(reader_fn)
-        def wrapper(path, *args, **kwargs):
+        def wrapper(path, *args, settings: Settings | None = None, force: bool = False, **kwargs):
             # Positional extras become keywords, so every argument is part of the key.
             bound = signature.bind(path, *args, **kwargs).arguments
             bound.pop(first)
-            return cached_read(reader_fn, path, reader_version=reader_version, **bound)
+            return cached_read(reader_fn, path, settings=settings, reader_version=reader_version, force=force, **bound)
 
         wrapper.uncached = reader_fn  # type: ignore[attr-defined]
         return wrapper

@@ -26,8 +26,9 @@ import pandas as pd
 import pandera.pandas as pa
 
 from nao_analysis.errors import ReaderError
-from nao_analysis.readers._common import check_not_html_or_empty, read_workbook
+from nao_analysis.readers._common import check_data_file, check_limits, read_text_head, read_workbook
 from nao_analysis.readers.cache import cached_reader
+from nao_analysis.readers.numbers import DECIMAL_NUMBERS, NumberConvention, cell_name, parse_number
 
 #: Table-title wording -> measure code.
 MEASURES: dict[str, str] = {
@@ -49,6 +50,9 @@ _SURVEY_YEAR = re.compile(r"^(?P<start>\d{4})(?:\.0)?(?:/(?P<end>\d{2}))?$")
 _FOOTNOTE = re.compile(r"(?:\s*\[note\s*\d+\])+$|(?<=[A-Za-z)])\d+$", re.IGNORECASE)
 # Cell values the tables use for "not asked" / "not reported" (see the workbook's Notes sheet).
 _NOT_AVAILABLE = {"n/a", "-", "..", "x", "[x]", "[c]", "[z]", ""}
+NUMBERS = DECIMAL_NUMBERS.with_markers(*_NOT_AVAILABLE)
+#: The third party's extract was written by R, which prints small proportions as ``8.1e-4``.
+EXTRACT_NUMBERS = NumberConvention(decimals=True, markers=NUMBERS.markers, exponent=True)
 # Row labels that are not drugs: bases and the footnote block start.
 _NOT_A_DRUG = re.compile(r"^(unweighted base|weighted base|base|numbers?\b)", re.IGNORECASE)
 
@@ -127,23 +131,10 @@ def _finish(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
         raise ReaderError(path, f"unexpected content: {str(exc).splitlines()[0]}", "check the file is a CSEW drug-use table") from None
 
 
-def _cell_to_percent(value: object, path: Path, sheet: str, label: str, year: str) -> float | None:
-    if value is None or (isinstance(value, float) and pd.isna(value)):
-        return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    text = str(value).strip()
-    if text.lower() in _NOT_AVAILABLE:
-        return None
-    try:
-        return float(text)
-    except ValueError:
-        raise ReaderError(
-            path,
-            f"row {label!r}, survey year {year}: value {text!r} is neither a number nor a 'not available' marker",
-            "check the table layout against the 2016/17 appendix tables",
-            sheet=sheet,
-        ) from None
+def _cell_to_percent(value: object, path: Path, sheet: str, label: str, year: str, row: int = -1, col: int | None = None) -> float | None:
+    where = cell_name(row, col, year) + f" (row label {label!r})" if row >= 0 else f"row {label!r}, survey year {year}"
+    number = parse_number(value, NUMBERS, path=path, sheet=sheet, cell=where)
+    return None if pd.isna(number) else number
 
 
 def _parse_prevalence_sheet(raw: pd.DataFrame, path: Path, sheet: str) -> pd.DataFrame | None:
@@ -182,7 +173,10 @@ def _parse_prevalence_sheet(raw: pd.DataFrame, path: Path, sheet: str) -> pd.Dat
             break
         if _NOT_A_DRUG.match(label):
             continue
-        values = {year: _cell_to_percent(raw.at[index, column], path, sheet, label, year) for column, year in year_columns.items()}
+        values = {
+            year: _cell_to_percent(raw.at[index, column], path, sheet, label, year, int(index), raw.columns.get_loc(column))
+            for column, year in year_columns.items()
+        }
         # Class headings ("Class A") carry no values: skip them.
         for year, value in values.items():
             if value is not None:
@@ -198,7 +192,7 @@ def _parse_prevalence_sheet(raw: pd.DataFrame, path: Path, sheet: str) -> pd.Dat
     return frame
 
 
-@cached_reader("1")
+@cached_reader("2")
 def read_csew_appendix_tables(
     path: str | Path,
     *,
@@ -269,7 +263,7 @@ _EXTRACT_COLUMNS = ("age_group", "drug_type", "period", "estimate")
 _EXTRACT_AGE = re.compile(r"^(?P<low>\d+)\s*[-–—]\s*(?P<high>\d+)")
 
 
-@cached_reader("1")
+@cached_reader("2")
 def read_csew_tidy_extract(path: str | Path, *, edition: str | None = None, measure: str = "last_year") -> pd.DataFrame:
     """Read a third party's tidy extract of the CSEW last-year-use tables (``csew_tidy_csv``).
 
@@ -295,9 +289,10 @@ def read_csew_tidy_extract(path: str | Path, *, edition: str | None = None, meas
         If a column is missing, an age group or period is not recognised, or an estimate is not a proportion.
     """
     path = Path(path)
-    check_not_html_or_empty(path)
+    check_data_file(path, text=path.suffix.lower() != ".gz")
+    check_limits(path)
     try:
-        raw = pd.read_csv(path, compression="infer", dtype={"period": str})
+        raw = pd.read_csv(path, compression="infer", dtype=str, keep_default_na=False)
     except Exception as exc:
         raise ReaderError(path, f"not a readable CSV ({type(exc).__name__}: {exc})", "fetch the file again") from None
     missing = [c for c in _EXTRACT_COLUMNS if c not in raw.columns]
@@ -311,7 +306,7 @@ def read_csew_tidy_extract(path: str | Path, *, edition: str | None = None, meas
     if measure not in MEASURES.values():
         raise ReaderError(path, f"unknown measure {measure!r}", f"use one of {sorted(MEASURES.values())}")
     # "NA" marks a drug not asked about in that year: leave those rows out, as the tables leave the cell blank.
-    raw = raw[raw["estimate"].notna()].reset_index(drop=True)
+    raw = raw[~raw["estimate"].str.strip().isin(["", "NA"])].reset_index(drop=True)
     ages = raw["age_group"].astype(str).str.strip().str.extract(_EXTRACT_AGE)
     if ages.isna().any(axis=None):
         bad = raw.loc[ages.isna().any(axis=1), "age_group"].iloc[0]
@@ -320,7 +315,13 @@ def read_csew_tidy_extract(path: str | Path, *, edition: str | None = None, meas
     if years.isna().any():
         bad = raw.loc[years.isna(), "period"].iloc[0]
         raise ReaderError(path, f"period {bad!r} is not a survey year like 1996 or 2016/17", "check the extract", column="period")
-    estimate = pd.to_numeric(raw["estimate"], errors="coerce")
+    estimate = pd.Series(
+        [
+            parse_number(v, EXTRACT_NUMBERS, path=path, cell=cell_name(int(i) + 1, None, "estimate", spreadsheet=False))
+            for i, v in raw["estimate"].items()
+        ],
+        dtype="float64",
+    )
     if estimate.isna().any() or (estimate > 1).any() or (estimate < 0).any():
         raise ReaderError(
             path,
@@ -400,7 +401,7 @@ READERS = {
 }
 
 
-def read_csew(path: str | Path, fmt: str) -> pd.DataFrame:
+def read_csew(path: str | Path, fmt: str, **options) -> pd.DataFrame:
     """Read a CSEW drug-use file with the reader for its registry ``format``.
 
     Parameters
@@ -409,6 +410,8 @@ def read_csew(path: str | Path, fmt: str) -> pd.DataFrame:
         The file, as returned by ``fetch``.
     fmt
         The source's ``format`` in ``data/sources.yaml``.
+    options
+        ``settings`` / ``force`` for the parsed cache.
 
     Returns
     -------
@@ -424,4 +427,49 @@ def read_csew(path: str | Path, fmt: str) -> pd.DataFrame:
         reader = READERS[fmt]
     except KeyError:
         raise ReaderError(path, f"no CSEW reader for format {fmt!r}", f"use one of {sorted(READERS)}") from None
-    return reader(Path(path))
+    return reader(Path(path), **options)
+
+
+def detect(path: str | Path) -> dict | None:
+    """Recognise a CSEW drug-use file by content; ``serves`` the survey edition (latest survey year).
+
+    Returns
+    -------
+    dict or None
+        ``{"format": "csew_appendix_xlsx" | "csew_tidy_csv", "serves": {"survey_edition": "2016/17",
+        "age_groups": [...], "measures": [...]}, "title": ...}``; None otherwise.
+    """
+    path = Path(path)
+    name = path.name.lower()
+    if name.endswith((".csv", ".csv.gz")):
+        if name.endswith(".csv"):
+            check_data_file(path, text=True)
+            head = read_text_head(path, 1)
+            if not head or not set(_EXTRACT_COLUMNS) <= {c.strip() for c in head[0]}:
+                return None
+        else:
+            try:
+                header = pd.read_csv(path, compression="gzip", nrows=0).columns
+            except Exception:  # not gzip, not CSV: not this format
+                return None
+            if not set(_EXTRACT_COLUMNS) <= {str(c).strip() for c in header}:
+                return None
+        frame = read_csew_tidy_extract.uncached(path)
+        fmt, title = "csew_tidy_csv", "CSEW drug use, last-year use (third party's tidy extract)"
+    elif path.suffix.lower() in {".xlsx", ".xls", ".ods"}:
+        sheets = read_workbook(path)
+        if not any(
+            _TITLE.search(" ".join(str(v) for v in raw.head(6).to_numpy().ravel().tolist() if not pd.isna(v))) for raw in sheets.values()
+        ):
+            return None
+        frame = read_csew_appendix_tables.uncached(path)
+        fmt, title = "csew_appendix_xlsx", "Drug misuse: findings from the Crime Survey for England and Wales, appendix tables"
+    else:
+        return None
+    edition = frame["edition"].iloc[0]
+    serves = {
+        "survey_edition": edition,
+        "age_groups": sorted(frame["age_group"].unique()),
+        "measures": sorted(frame["measure"].unique()),
+    }
+    return {"format": fmt, "serves": serves, "title": f"{title}, {edition}"}

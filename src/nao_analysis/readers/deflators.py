@@ -7,11 +7,14 @@ Two layouts, told apart by content:
   quarterly rows and possibly monthly rows. Financial years are built from the quarters, Q2 to Q1 of the
   next year (April to March), as HM Treasury builds its financial-year series. A financial year with fewer
   than four quarters is left out. A series that already holds financial-year rows (``"2014-15"``) is used as is.
-- **HM Treasury "GDP deflators at market prices, and money GDP" xlsx**: a sheet where a column holds
-  financial years written ``2014-15`` (possibly with a footnote marker) and the column headed "GDP deflator"
-  holds the index; the first numeric column to the right is used when no header names it.
-  The real file (source ``hmt_gdp_deflators_2023_09``) is not in the offline mirror; this layout is tested
-  on a synthetic workbook of the same shape.
+- **HM Treasury "GDP deflators at market prices, and money GDP"** (xlsx, or a CSV save of its sheet such as
+  the December 2023 update in the mirror): a column holds financial years written ``2014-15`` (possibly with
+  footnote markers, ``2023-24 (1), (2)``) and the column headed "GDP deflator" holds the index; the first
+  numeric column to the right is used when no header names it. Forecast years printed ``-`` are no data and
+  left out. The vintage is read from the "last updated <day> <month> <year>" note.
+
+Numbers follow :mod:`nao_analysis.readers.numbers` (decimals allowed, thousands commas, ``-`` and the other
+markers are no data); any other text in a value cell is an error naming the cell.
 
 Output: ``financial_year`` (``"2014-15"``), ``deflator`` (index, any base), with ``attrs`` naming the series,
 vintage and layout.
@@ -19,7 +22,6 @@ vintage and layout.
 
 from __future__ import annotations
 
-import csv
 import re
 from pathlib import Path
 
@@ -28,10 +30,20 @@ import pandas as pd
 import pandera.pandas as pa
 
 from nao_analysis.errors import ReaderError
+from nao_analysis.readers._common import check_data_file, load_cells, read_csv_cells, read_text_head
+from nao_analysis.readers.numbers import DECIMAL_NUMBERS, cell_name, check_finite, is_blank, parse_number
 
 FINANCIAL_YEAR = re.compile(r"^\s*(\d{4})\s*[-/\u2013]\s*(\d{2}|\d{4})\b")
 QUARTER = re.compile(r"^(\d{4}) Q([1-4])$")
 CALENDAR_YEAR = re.compile(r"^(\d{4})$")
+NUMBERS = DECIMAL_NUMBERS
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"], 1
+    )
+}
+_UPDATED = re.compile(r"(?:last updated|updated|release date)\D{0,20}?(\d{1,2})(?:st|nd|rd|th)?[ -]([A-Za-z]+|\d{1,2})[ -](\d{4})", re.I)
 
 DEFLATOR_SCHEMA = pa.DataFrameSchema(
     {
@@ -49,6 +61,7 @@ def _financial_year_label(start: int) -> str:
 def _validate(path: Path, frame: pd.DataFrame) -> pd.DataFrame:
     frame = frame.sort_values("financial_year").reset_index(drop=True)
     frame["deflator"] = frame["deflator"].astype("float64")
+    check_finite(frame, path)
     frame["financial_year"] = frame["financial_year"].astype(str)
     try:
         return DEFLATOR_SCHEMA.validate(frame)
@@ -79,31 +92,30 @@ def read_ons_timeseries(path: Path) -> pd.DataFrame:
         If the file has no ``CDID`` metadata row or no numeric observations.
     """
     path = Path(path)
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            rows = [r for r in csv.reader(handle) if r]
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ReaderError(path, f"cannot be read as text ({exc})", "give the ONS CSV download of the series") from None
+    cells = read_csv_cells(path)
     metadata: dict[str, str] = {}
     records = []
-    for row in rows:
-        key = row[0].strip()
-        value = row[1].strip() if len(row) > 1 else ""
+    for row_index, row in enumerate(cells):
+        key = str(row[0]).strip()
+        raw = row[1] if len(row) > 1 else ""
+        if not key and all(is_blank(v) for v in row):
+            continue
         if QUARTER.match(key):
             year, quarter = QUARTER.match(key).groups()
-            records.append((key, "quarter", int(year), int(quarter), value))
+            records.append((key, "quarter", int(year), int(quarter), row_index, raw))
         elif CALENDAR_YEAR.match(key):
-            records.append((key, "year", int(key), pd.NA, value))
+            records.append((key, "year", int(key), pd.NA, row_index, raw))
         elif FINANCIAL_YEAR.match(key):
-            records.append((key, "financial_year", int(FINANCIAL_YEAR.match(key).group(1)), pd.NA, value))
+            records.append((key, "financial_year", int(FINANCIAL_YEAR.match(key).group(1)), pd.NA, row_index, raw))
         elif re.match(r"^\d{4} [A-Z]{3}$", key):
-            records.append((key, "month", int(key[:4]), pd.NA, value))
+            records.append((key, "month", int(key[:4]), pd.NA, row_index, raw))
         elif not records:
-            metadata[key] = value
+            metadata[key] = str(raw).strip()
     if "CDID" not in metadata:
         raise ReaderError(path, "no 'CDID' metadata row: not an ONS time-series CSV", "download the series as CSV from its ONS page")
-    frame = pd.DataFrame(records, columns=["period", "frequency", "year", "quarter", "value"])
-    frame["value"] = pd.to_numeric(frame["value"].replace({"": np.nan}), errors="coerce")
+    values = [parse_number(raw, NUMBERS, path=path, cell=cell_name(r, 1, key)) for key, _, _, _, r, raw in records]
+    frame = pd.DataFrame([rec[:4] for rec in records], columns=["period", "frequency", "year", "quarter"])
+    frame["value"] = pd.Series(values, dtype="float64")
     bad = frame[frame["value"].isna()]
     if len(bad):
         raise ReaderError(path, f"period {bad['period'].iloc[0]!r} has no numeric value", "check the download is complete")
@@ -186,31 +198,28 @@ def read_ons_deflator(path: Path) -> pd.DataFrame:
 
 
 def read_hmt_deflator(path: Path) -> pd.DataFrame:
-    """Read HM Treasury's "GDP deflators at market prices, and money GDP" workbook.
+    """Read HM Treasury's "GDP deflators at market prices, and money GDP" workbook, or a CSV save of its sheet.
 
     Parameters
     ----------
     path : pathlib.Path
-        The xlsx (or xls/ods) file.
+        The xlsx (or xls/ods/csv) file.
 
     Returns
     -------
     pandas.DataFrame
-        ``financial_year``, ``deflator``; ``attrs``: ``layout``, ``sheet``, ``base`` (e.g. ``"2022-23=100"`` when the
-        header states it).
+        ``financial_year``, ``deflator``; ``attrs``: ``layout``, ``sheet``, ``base`` (e.g. ``"2022-23 = 100"`` when the
+        header states it), ``vintage`` (``YYYY-MM`` of the "last updated" note, when present), ``last_year``.
 
     Raises
     ------
     ReaderError
-        If no sheet has a column of financial years with a numeric column beside it.
+        If no sheet has a column of financial years with a numeric column beside it, or a value cell holds text
+        that is neither a number nor a marker.
     """
     path = Path(path)
-    try:
-        sheets = pd.read_excel(path, sheet_name=None, header=None, engine="calamine")
-    except Exception as exc:  # calamine raises several types for a corrupt workbook
-        raise ReaderError(path, f"cannot be opened ({type(exc).__name__})", "re-download the HM Treasury GDP deflator workbook") from None
-    for sheet, frame in sheets.items():
-        cells = frame.astype(object).to_numpy()
+    sheets = load_cells(path)
+    for sheet, cells in sheets.items():
         for col in range(cells.shape[1]):
             fy_rows = [r for r in range(cells.shape[0]) if isinstance(cells[r, col], str) and FINANCIAL_YEAR.match(cells[r, col])]
             if len(fy_rows) < 3:
@@ -218,22 +227,25 @@ def read_hmt_deflator(path: Path) -> pd.DataFrame:
             value_col = _hmt_value_column(cells, col, fy_rows[0])
             if value_col is None:
                 continue
+            header_text = " ".join(str(cells[r, value_col]) for r in range(fy_rows[0]) if not is_blank(cells[r, value_col]))
+            label = " ".join(header_text.split()) or "GDP deflator"
             records = []
             for r in fy_rows:
                 start = int(FINANCIAL_YEAR.match(cells[r, col]).group(1))
-                value = pd.to_numeric(pd.Series([cells[r, value_col]]), errors="coerce").iloc[0]
-                if pd.notna(value):
+                value = parse_number(cells[r, value_col], NUMBERS, path=path, sheet=sheet, cell=cell_name(r, value_col, label))
+                if not np.isnan(value):
                     records.append((_financial_year_label(start), float(value)))
             result = pd.DataFrame(records, columns=["financial_year", "deflator"]).drop_duplicates("financial_year")
             result = _validate(path, result)
-            header_text = " ".join(str(cells[r, value_col]) for r in range(fy_rows[0]) if pd.notna(cells[r, value_col]))
             base = re.search(r"(\d{4}-\d{2})\s*=\s*100", header_text)
             result.attrs.update(
                 {
-                    "layout": "hmt_deflator_xlsx",
+                    "layout": "hmt_deflator_csv" if sheet is None else "hmt_deflator_xlsx",
                     "sheet": sheet,
                     "base": base.group(0) if base else None,
                     "series": "HM Treasury GDP deflator at market prices",
+                    "vintage": _vintage(cells),
+                    "last_year": result["financial_year"].iloc[-1],
                 }
             )
             return result
@@ -244,6 +256,19 @@ def read_hmt_deflator(path: Path) -> pd.DataFrame:
     )
 
 
+def _vintage(cells: np.ndarray) -> str | None:
+    """``YYYY-MM`` from the first "last updated 22 December 2023" note in the sheet."""
+    for value in cells[:15].ravel():
+        if isinstance(value, str):
+            match = _UPDATED.search(value)
+            if match:
+                month = match.group(2)
+                number = int(month) if month.isdigit() else _MONTHS.get(month.lower())
+                if number:
+                    return f"{match.group(3)}-{number:02d}"
+    return None
+
+
 def _hmt_value_column(cells: np.ndarray, fy_col: int, first_row: int) -> int | None:
     """The column headed 'deflator' above the first financial year, else the first numeric column to the right."""
     for col in range(fy_col + 1, cells.shape[1]):
@@ -251,7 +276,10 @@ def _hmt_value_column(cells: np.ndarray, fy_col: int, first_row: int) -> int | N
         if "deflator" in header:
             return col
     for col in range(fy_col + 1, cells.shape[1]):
-        if pd.notna(pd.to_numeric(pd.Series([cells[first_row, col]]), errors="coerce").iloc[0]):
+        value = cells[first_row, col]
+        if isinstance(value, int | float) and not isinstance(value, bool) and np.isfinite(value):
+            return col
+        if isinstance(value, str) and re.fullmatch(r"-?[0-9][0-9,]*(\.[0-9]+)?", value.strip()):
             return col
     return None
 
@@ -270,6 +298,47 @@ def read_deflator(path: Path) -> pd.DataFrame:
         ``financial_year``, ``deflator`` with ``attrs`` describing series and method.
     """
     path = Path(path)
-    if path.suffix.lower() == ".csv":
+    if path.suffix.lower() == ".csv" and _is_ons_timeseries(path):
         return read_ons_deflator(path)
     return read_hmt_deflator(path)
+
+
+def _is_ons_timeseries(path: Path) -> bool:
+    check_data_file(path)
+    head = read_text_head(path, 12)
+    return any(row and row[0].strip() == "CDID" for row in head)
+
+
+def detect(path: Path) -> dict | None:
+    """Recognise a deflator series by content.
+
+    Returns
+    -------
+    dict or None
+        ``{"format": "ons_timeseries_csv" | "hmt_deflator_csv" | "hmt_deflator_xlsx", "serves": {"deflator_vintage":
+        "YYYY-MM", "deflator_last_year": "2022-23", "series": ...}, "title": ...}``; None when the file is neither.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".csv" and _is_ons_timeseries(path):
+        frame = read_ons_deflator(path)
+        release = frame.attrs.get("release_date") or ""
+        match = re.match(r"(\d{1,2})-(\d{1,2})-(\d{4})", release)
+        vintage = f"{match.group(3)}-{int(match.group(2)):02d}" if match else None
+        title = f"{frame.attrs.get('title') or 'ONS time series'} ({frame.attrs.get('series')}), release {release}"
+        fmt = "ons_timeseries_csv"
+    elif suffix in {".csv", ".xls", ".xlsx", ".xlsm", ".ods"}:
+        cells = load_cells(path)
+        text = " ".join(str(v) for c in cells.values() for v in c[:10].ravel() if isinstance(v, str)).lower()
+        if "gdp deflator" not in text:
+            return None
+        frame = read_hmt_deflator(path)
+        vintage = frame.attrs.get("vintage")
+        fmt = frame.attrs["layout"]
+        title = "HM Treasury GDP deflators at market prices, and money GDP" + (f", {vintage}" if vintage else "")
+    else:
+        return None
+    serves = {"deflator_last_year": frame["financial_year"].iloc[-1], "series": frame.attrs.get("series")}
+    if vintage:
+        serves["deflator_vintage"] = vintage
+    return {"format": fmt, "serves": serves, "title": title}

@@ -15,8 +15,13 @@ import pandas as pd
 import pandera.pandas as pa
 
 from nao_analysis.errors import ReaderError
-from nao_analysis.readers._common import check_not_html_or_empty, validate
+from nao_analysis.readers._common import check_data_file, check_limits, closest, read_text_head, validate
 from nao_analysis.readers.cache import cached_reader
+from nao_analysis.readers.numbers import DECIMAL_NUMBERS, cell_name, parse_number
+
+#: Fingertips leaves suppressed values blank (with a value note); the markers are accepted in case an
+#: export writes them.
+NUMBERS = DECIMAL_NUMBERS
 
 #: Header label -> tidy column name. Every label here must be present.
 REQUIRED_COLUMNS = {
@@ -84,7 +89,7 @@ def _financial_year(period: str) -> str | None:
     return f"{match.group(1)}-{match.group(2)}" if match else None
 
 
-@cached_reader("1")
+@cached_reader("2")
 def read_fingertips_csv(path: Path) -> pd.DataFrame:
     """Read a Fingertips ``all_data`` CSV into one tidy row per indicator, area, sex, age, category and period.
 
@@ -108,7 +113,8 @@ def read_fingertips_csv(path: Path) -> pd.DataFrame:
         If the file is empty, an HTML page, not CSV, lacks a required column, or holds non-numeric values.
     """
     path = Path(path)
-    check_not_html_or_empty(path)
+    check_data_file(path, text=True)
+    check_limits(path)
     try:
         raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
@@ -118,7 +124,7 @@ def read_fingertips_csv(path: Path) -> pd.DataFrame:
     if missing:
         raise ReaderError(
             path,
-            f"no column {missing[0]!r} ({len(missing)} of the Fingertips all_data columns missing)",
+            f"no column {missing[0]!r} ({len(missing)} of the Fingertips all_data columns missing; {closest(missing[0], raw.columns)})",
             "check this is a Fingertips /api/all_data/csv response, and fetch it again",
             column=missing[0],
         )
@@ -129,20 +135,48 @@ def read_fingertips_csv(path: Path) -> pd.DataFrame:
     for name in NUMERIC_COLUMNS:
         if name not in frame:
             continue
-        text = frame[name]
-        numbers = pd.to_numeric(text.where(text != ""), errors="coerce")
-        bad = numbers.isna() & (text != "")
-        if bad.any():
-            label = next(k for k, v in labels.items() if v == name)
-            problem = f"non-numeric value {text[bad].iloc[0]!r} in {int(bad.sum())} row(s)"
-            raise ReaderError(path, problem, "fetch the source again", column=label)
-        frame[name] = numbers.astype(float)
+        label = next(k for k, v in labels.items() if v == name)
+        frame[name] = pd.Series(
+            [
+                parse_number(text, NUMBERS, path=path, cell=cell_name(int(i) + 1, None, label, spreadsheet=False))
+                for i, text in frame[name].items()
+            ],
+            index=frame.index,
+            dtype="float64",
+        )
     for name, label in (("indicator_id", "Indicator ID"), ("time_period_sortable", "Time period Sortable")):
-        if not frame[name].str.fullmatch(r"\d+").all():
-            example = frame.loc[~frame[name].str.fullmatch(r"\d+"), name].iloc[0]
+        if not frame[name].str.fullmatch(r"[0-9]+").all():
+            example = frame.loc[~frame[name].str.fullmatch(r"[0-9]+"), name].iloc[0]
             raise ReaderError(path, f"{example!r} is not a whole number", "fetch the source again", column=label)
         frame[name] = frame[name].astype(int)
     for name in ("parent_code", "parent_name", "category_type", "category", "value_note"):
         frame[name] = frame[name].where(frame[name] != "")
     frame["year"] = frame["time_period"].map(_financial_year)
     return validate(FINGERTIPS_SCHEMA, frame.reset_index(drop=True), path)
+
+
+def detect(path: Path) -> dict | None:
+    """Recognise a Fingertips ``all_data`` CSV by its header.
+
+    Returns
+    -------
+    dict or None
+        ``{"format": "fingertips_csv", "serves": {"indicator_id": 93517, "years": ["2018-19", ...],
+        "area_types": [...]}, "title": <indicator name>}``; None otherwise.
+    """
+    path = Path(path)
+    if path.suffix.lower() != ".csv":
+        return None
+    check_data_file(path, text=True)
+    head = read_text_head(path, 1)
+    if not head or not {"Indicator ID", "Area Code", "Time period", "Value"} <= {c.strip() for c in head[0]}:
+        return None
+    frame = read_fingertips_csv.uncached(path)
+    ids = sorted(int(i) for i in frame["indicator_id"].unique())
+    serves = {
+        "indicator_id": ids[0] if len(ids) == 1 else ids,
+        "years": sorted(y for y in frame["year"].dropna().unique()),
+        "time_periods": sorted(frame["time_period"].unique()),
+        "area_types": sorted(frame["area_type"].unique()),
+    }
+    return {"format": "fingertips_csv", "serves": serves, "title": str(frame["indicator_name"].iloc[0])}

@@ -1,5 +1,7 @@
 """NDTMS ViewIt adult exports (OHID). Three generations of column naming are in circulation; columns and
-category labels are matched case-insensitively (the 2021-22 rows are upper case)."""
+category labels are matched case-insensitively (the 2021-22 rows are upper case), in any order, with extra
+columns ignored. Counts follow :mod:`nao_analysis.readers.numbers` (whole numbers, thousands commas;
+``NULL`` and the government markers are no data); any other text is an error naming the cell."""
 
 from __future__ import annotations
 
@@ -10,8 +12,11 @@ import pandas as pd
 import pandera.pandas as pa
 
 from nao_analysis.errors import ReaderError
-from nao_analysis.readers._common import check_not_html_or_empty, clean_label, validate
+from nao_analysis.readers._common import check_data_file, check_limits, clean_label, closest, read_text_head, validate
 from nao_analysis.readers.cache import cached_reader
+from nao_analysis.readers.numbers import WHOLE_NUMBERS, cell_name, parse_number
+
+NUMBERS = WHOLE_NUMBERS.with_markers("null")
 
 #: Accepted header labels for each field, after lower-casing and collapsing spaces.
 COLUMN_ALIASES = {
@@ -47,7 +52,10 @@ def _match_columns(path: Path, columns) -> dict[str, str]:
             continue  # a single-group export (e.g. opiates only) may omit the column
         if hit is None:
             raise ReaderError(
-                path, f"no column for {field!r} (expected one of {list(aliases)})", "check this is an NDTMS ViewIt export", column=field
+                path,
+                f"no column for {field!r} (expected one of {list(aliases)}; {closest(aliases[0], [str(c) for c in columns])})",
+                "check this is an NDTMS ViewIt export",
+                column=field,
             )
         chosen[field] = hit
     return chosen
@@ -58,7 +66,7 @@ def _financial_year(value: str) -> str | None:
     return f"{match.group(1)}-{match.group(2)}" if match else None
 
 
-@cached_reader("1")
+@cached_reader("2")
 def read_viewit_export(path: Path, *, drug_group: str | None = None) -> pd.DataFrame:
     """Read an NDTMS ViewIt adult export into tidy rows.
 
@@ -76,7 +84,8 @@ def read_viewit_export(path: Path, *, drug_group: str | None = None) -> pd.DataF
         ``in_treatment`` (float; NaN where the export says NULL).
     """
     path = Path(path)
-    check_not_html_or_empty(path)
+    check_data_file(path, text=True)
+    check_limits(path)
     try:
         raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig", on_bad_lines="skip", engine="python")
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
@@ -97,20 +106,15 @@ def read_viewit_export(path: Path, *, drug_group: str | None = None) -> pd.DataF
     for field in ("area", "drug_group", "sex", "age_group"):
         frame[field] = frame[field].map(lambda v: clean_label(v) if clean_label(v) not in {"persons", "all"} else TOTAL)
     frame["area"] = frame["area"].str.title()
-    counts = frame["in_treatment"].str.replace(",", "", regex=False).str.strip()
-    negative = counts.str.fullmatch(r"-\d+(\.\d+)?")
-    if negative.any():
-        raise ReaderError(
-            path,
-            f"negative count {counts[negative].iloc[0]!r} in {negative.sum()} rows",
-            "check the export",
-            column=columns["in_treatment"],
-        )
-    bad = ~counts.str.fullmatch(r"\d+(\.\d+)?|NULL|", case=False)
-    if bad.any():
-        example = counts[bad].iloc[0]
-        raise ReaderError(path, f"non-numeric count {example!r} in {bad.sum()} rows", "check the export", column=columns["in_treatment"])
-    frame["in_treatment"] = pd.to_numeric(counts.where(~counts.str.upper().isin(["NULL", ""])), errors="coerce").astype(float)
+    label = str(columns["in_treatment"])
+    counts = []
+    for index, text in frame["in_treatment"].items():
+        # +1 for the header line: rows are numbered as a spreadsheet program shows them.
+        value = parse_number(text, NUMBERS, path=path, cell=cell_name(int(index) + 1, None, label, spreadsheet=False))
+        if value < 0:
+            raise ReaderError(path, f"negative count {text!r} at row {int(index) + 2}", "check the export", column=label)
+        counts.append(value)
+    frame["in_treatment"] = pd.Series(counts, index=frame.index, dtype="float64")
     duplicated = frame.duplicated(["period", "area", "drug_group", "sex", "age_group"])
     if duplicated.any():
         row = frame[duplicated].iloc[0]
@@ -120,3 +124,37 @@ def read_viewit_export(path: Path, *, drug_group: str | None = None) -> pd.DataF
             "remove the duplicate or export again",
         )
     return validate(NDTMS_SCHEMA, frame.reset_index(drop=True), path)
+
+
+def detect(path: Path) -> dict | None:
+    """Recognise an NDTMS ViewIt export by its header; ``serves`` the reporting years it covers.
+
+    Returns
+    -------
+    dict or None
+        ``{"format": "ndtms_viewit_csv" | "ndtms_viewit_wide_csv", "serves": {"first_year": "2009-10",
+        "last_year": "2023-24", "areas": [...], "drug_groups": [...]}, "title": ...}``; None otherwise.
+    """
+    path = Path(path)
+    if path.suffix.lower() != ".csv":
+        return None
+    check_data_file(path, text=True)
+    head = read_text_head(path, 1)
+    if not head:
+        return None
+    labels = {clean_label(c).lstrip("\ufeff") for c in head[0]}
+    if not (labels & set(COLUMN_ALIASES["period"]) and labels & set(COLUMN_ALIASES["in_treatment"])):
+        return None
+    grouped = bool(labels & set(COLUMN_ALIASES["drug_group"]))
+    frame = read_viewit_export.uncached(path, drug_group=None if grouped else "unspecified")
+    years = sorted(frame["period"].unique())
+    serves = {"first_year": years[0], "last_year": years[-1], "areas": sorted(frame["area"].unique())}
+    if grouped:
+        serves["drug_groups"] = sorted(frame["drug_group"].unique())
+    # The wide (Power BI) generation heads its period column "Reporting period"; the older ones do not.
+    fmt = "ndtms_viewit_wide_csv" if "reporting period" in labels else "ndtms_viewit_csv"
+    return {
+        "format": fmt,
+        "serves": serves,
+        "title": f"NDTMS ViewIt adult export, {', '.join(serves['areas'][:3])}, {years[0]} to {years[-1]}",
+    }

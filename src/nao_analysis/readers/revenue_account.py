@@ -33,15 +33,29 @@ import pandas as pd
 import pandera.pandas as pa
 
 from nao_analysis.errors import ReaderError
+from nao_analysis.readers._common import closest, load_cells, read_text_head
 from nao_analysis.readers.cache import cached_reader
+from nao_analysis.readers.numbers import WHOLE_NUMBERS, cell_name, parse_number
 
 #: Old DCLG/DLUHC authority codes (E-codes), e.g. ``E0101``.
 E_CODE = re.compile(r"^E\d{4}$")
-#: Cells that mean "no data": blank, not submitted (``[x]``), suppressed or imputed (``...`` in the RA 2021-22
-#: export, for returns not received), not applicable.
-NO_DATA_MARKERS = {"", "[x]", "x", "..", "...", "\u2026", "-", ":", "[c]", "[z]", "n/a", "na", "nan", "none"}
-HEADER_SEARCH_ROWS = 30
+#: Cells that mean "no data": blank, not submitted (``[x]``), suppressed (``[c]``, ``c``), imputed (``...`` in the
+#: RA 2021-22 export, for returns not received), not applicable (``-``, ``..``). Anything else that is not a number
+#: in the publisher's format (digits with thousands commas) is an error naming the cell.
+NUMBERS = WHOLE_NUMBERS.with_markers("n/a")
+NO_DATA_MARKERS = set(NUMBERS.markers) | {""}
+HEADER_SEARCH_ROWS = 40
 MEASURE = "net current expenditure"
+#: Header labels of the identifying columns, found anywhere on the header row (compared without case,
+#: spaces or punctuation), so moved, added or renamed code columns are still found.
+ID_COLUMNS = {
+    "e_code": ("ecode", "ecodes", "dclgecode", "dluhcecode"),
+    "ons_code": ("onscode", "onslacode", "gsscode", "onscodes", "onsauthoritycode"),
+    "authority": ("localauthority", "localauthorityname", "authority", "authorityname", "laname"),
+    "class": ("class", "laclass", "authorityclass"),
+}
+#: A merged header cell "<line> - Net current expenditure ...": the line label, a hyphen or colon, the measure.
+_MERGED = re.compile(r"^(?P<line>.+?)\s*[-:]\s*(?P<measure>" + MEASURE + r"\b.*)$")
 
 REVENUE_ACCOUNT_SCHEMA = pa.DataFrameSchema(
     {
@@ -66,20 +80,17 @@ def normalise_label(text: object) -> str:
     return " ".join(cleaned.split()).lower()
 
 
-def parse_gbp_thousands(cell: object) -> float:
+def _compact(text: object) -> str:
+    return re.sub(r"[^a-z0-9]", "", normalise_label(text))
+
+
+def parse_gbp_thousands(cell: object, *, path: str | Path = "<cell>", sheet: str | None = None, where: str = "") -> float:
     """A cell as a float of £ thousand; NaN for blank, ``[x]`` and the other no-data markers.
 
-    Thousands separators (``1,085``) are removed. A non-numeric cell that is not a known marker is
-    also NaN: the caller counts those and reports them.
+    Text must be a whole number with optional thousands commas (``1,085``) and minus sign
+    (:mod:`nao_analysis.readers.numbers`); anything else raises :class:`ReaderError` naming the cell.
     """
-    if cell is None or cell is pd.NA:
-        return float("nan")
-    if isinstance(cell, (int, float, np.integer, np.floating)) and not isinstance(cell, bool):
-        return float(cell)
-    text = str(cell).strip().replace(",", "")
-    if text.lower() in NO_DATA_MARKERS:
-        return float("nan")
-    return float(text)
+    return parse_number(cell, NUMBERS, path=path, sheet=sheet, cell=where)
 
 
 @dataclass(frozen=True)
@@ -93,6 +104,16 @@ class _Grid:
     def text(self, row: int, col: int) -> str:
         return normalise_label(self.cells[row, col])
 
+    def header_label(self, col: int) -> str:
+        return " ".join(str(self.cells[self.header_row, col]).split())
+
+    def id_column(self, field: str) -> int | None:
+        wanted = set(ID_COLUMNS[field])
+        for col in range(self.cells.shape[1]):
+            if _compact(self.cells[self.header_row, col]) in wanted:
+                return col
+        return None
+
     def header_column(self, *names: str) -> int | None:
         wanted = {normalise_label(n) for n in names}
         for col in range(self.cells.shape[1]):
@@ -102,26 +123,14 @@ class _Grid:
 
 
 def _load_sheets(path: Path) -> dict[str | None, np.ndarray]:
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".csv":
-            frame = pd.read_csv(path, header=None, dtype=str, encoding="utf-8-sig", keep_default_na=False)
-            return {None: frame.astype(object).to_numpy()}
-        if suffix in {".xls", ".xlsx", ".xlsm", ".ods"}:
-            sheets = pd.read_excel(path, sheet_name=None, header=None, engine="calamine")
-            return {name: frame.astype(object).to_numpy() for name, frame in sheets.items()}
-    except Exception as exc:  # calamine and the csv parser raise many types for a corrupt file
-        raise ReaderError(
-            path, f"cannot be opened ({type(exc).__name__}: {exc})".splitlines()[0], "check the download is complete; re-fetch the source"
-        ) from None
-    raise ReaderError(path, f"unsupported file type {suffix!r}", "give the revenue account file as .xls, .xlsx, .ods or .csv")
+    return load_cells(path)
 
 
 def _find_header_row(cells: np.ndarray) -> int | None:
+    wanted = set(ID_COLUMNS["e_code"])
     for row in range(min(HEADER_SEARCH_ROWS, cells.shape[0])):
-        for col in range(min(6, cells.shape[1])):
-            if normalise_label(cells[row, col]) == "e-code":
-                return row
+        if any(_compact(cell) in wanted for cell in cells[row]):
+            return row
     return None
 
 
@@ -136,28 +145,55 @@ def _label_positions(grid: _Grid) -> dict[tuple[int, int], str]:
     return found
 
 
-def _match_line(labels: dict[tuple[int, int], str], pattern: str) -> list[tuple[int, int]]:
-    regex = re.compile(normalise_label(pattern), flags=re.IGNORECASE)
-    return [pos for pos, text in labels.items() if regex.fullmatch(text)]
-
-
 def _title_says_nce(grid: _Grid) -> bool:
     return any(MEASURE in grid.text(row, col) for row in range(grid.header_row) for col in range(min(3, grid.cells.shape[1])))
 
 
-def _value_column(grid: _Grid, labels: dict[tuple[int, int], str], pos: tuple[int, int]) -> int | None:
-    """The column holding net current expenditure for the line whose label sits at ``pos``."""
-    row, col = pos
-    if row == grid.header_row:
-        # One column per line: the sheet as a whole must be the net current expenditure table.
-        return col if _title_says_nce(grid) else None
-    # Several columns per line: scan the line's span (up to the next label on the same row).
-    next_labels = sorted(c for (r, c) in labels if r == row and c > col)
-    end = next_labels[0] if next_labels else grid.cells.shape[1]
-    for candidate in range(col, end):
-        if grid.text(grid.header_row, candidate).startswith(MEASURE):
-            return candidate
-    return None
+@dataclass(frozen=True)
+class _Located:
+    column: int
+    label: str
+    layout: str
+
+
+def _locate_line(grid: _Grid, labels: dict[tuple[int, int], str], pattern: str) -> list[_Located]:
+    """Every place the line whose label fully matches ``pattern`` has a net current expenditure column.
+
+    Three layouts, each found by label: a merged header cell ``<line> - Net current expenditure (C7)``;
+    the line's label on a row above the header with its columns (``Net Current Expenditure (C7 = C3 - C6)``)
+    below it; or the line's label on the header row of a sheet whose title says *net current expenditure*.
+    """
+    regex = re.compile(normalise_label(pattern), flags=re.IGNORECASE)
+    found = []
+    title_nce = None
+    for (row, col), text in labels.items():
+        if row == grid.header_row:
+            merged = _MERGED.match(text)
+            if merged and regex.fullmatch(merged.group("line")):
+                found.append(_Located(col, " ".join(str(grid.cells[row, col]).split())[: len(merged.group("line"))], "merged_header"))
+            elif regex.fullmatch(text):
+                if title_nce is None:
+                    title_nce = _title_says_nce(grid)
+                if title_nce:
+                    found.append(_Located(col, " ".join(str(grid.cells[row, col]).split()), "one_column_per_line"))
+        elif regex.fullmatch(text):
+            # Several columns per line: scan the line's span (up to the next label on the same row).
+            next_labels = sorted(c for (r, c) in labels if r == row and c > col)
+            end = next_labels[0] if next_labels else grid.cells.shape[1]
+            for candidate in range(col, end):
+                if grid.text(grid.header_row, candidate).startswith(MEASURE):
+                    found.append(_Located(candidate, " ".join(str(grid.cells[row, col]).split()), "per_line_subcolumns"))
+                    break
+    return found
+
+
+def _line_labels(grid: _Grid, labels: dict[tuple[int, int], str]) -> list[str]:
+    """The line labels a sheet offers, for naming the closest ones in an error."""
+    out = []
+    for (row, col), text in labels.items():
+        merged = _MERGED.match(text) if row == grid.header_row else None
+        out.append(" ".join(str(grid.cells[row, col]).split())[: len(merged.group("line"))] if merged else str(grid.cells[row, col]))
+    return [" ".join(label.split()) for label in out]
 
 
 def _grids(path: Path) -> list[_Grid]:
@@ -171,47 +207,51 @@ def _grids(path: Path) -> list[_Grid]:
     return grids
 
 
-def _locate_lines(path: Path, grids: list[_Grid], lines: Mapping[str, str]) -> tuple[_Grid, dict[str, tuple[int, str, int]]]:
+def _locate_lines(path: Path, grids: list[_Grid], lines: Mapping[str, str]) -> tuple[_Grid, dict[str, tuple[int, str, str]]]:
     """Pick the sheet that holds net current expenditure for every requested line."""
-    problems = []
+    best: tuple[int, str, list[str]] | None = None
     for grid in grids:
         labels = _label_positions(grid)
-        located: dict[str, tuple[int, str, int]] = {}
+        located: dict[str, tuple[int, str, str]] = {}
         for line_id, pattern in lines.items():
-            matches = _match_line(labels, pattern)
-            if len(matches) > 1:
+            matches = _locate_line(grid, labels, pattern)
+            columns = {m.column for m in matches}
+            if len(columns) > 1:
                 raise ReaderError(
                     path,
-                    f"line {pattern!r} ({line_id}) matches {len(matches)} labels",
+                    f"line {pattern!r} ({line_id}) matches {len(columns)} net current expenditure columns",
                     "make the line label pattern more specific",
                     sheet=grid.sheet,
                 )
             if not matches:
-                problems.append(f"line {pattern!r} ({line_id}) not found")
+                named = any(re.fullmatch(normalise_label(pattern), t, flags=re.IGNORECASE) for t in labels.values())
+                problem = (
+                    f"line {pattern!r} ({line_id}) has no net current expenditure column"
+                    if named
+                    else f"line {pattern!r} ({line_id}) not found; {closest(pattern, _line_labels(grid, labels))}"
+                )
+                if best is None or len(located) > best[0]:
+                    best = (len(located), problem, [])
                 break
-            column = _value_column(grid, labels, matches[0])
-            if column is None:
-                problems.append(f"line {pattern!r} has no net current expenditure column")
-                break
-            label_row, label_col = matches[0]
-            located[line_id] = (column, " ".join(str(grid.cells[label_row, label_col]).split()), label_row)
+            located[line_id] = (matches[0].column, matches[0].label, matches[0].layout)
         else:
             return grid, located
     sheets = ", ".join(repr(g.sheet) for g in grids if g.sheet is not None) or "the CSV"
-    # The first problem names the first line that failed in the best candidate sheet.
+    assert best is not None
     raise ReaderError(
-        path, f"{problems[0]} in {sheets}", "check data/manual/ro_line_mapping.csv against the line names of this year's file"
+        path, f"{best[1]} (sheets searched: {sheets})", "check data/manual/ro_line_mapping.csv against the line names of this year's file"
     )
 
 
-@cached_reader("1")
+@cached_reader("2")
 def read_revenue_account(path: Path, lines: Mapping[str, str]) -> pd.DataFrame:
     """Read net current expenditure (£ thousand, cash) on the given lines for every authority.
 
     Parameters
     ----------
     path : pathlib.Path
-        An RO3 outturn or RA budget individual-LA file (xls, xlsx, ods, or the CSV export of the RA workbook).
+        An RO3 outturn or RA budget individual-LA file (xls, xlsx, ods, or the CSV export of the RA workbook),
+        or the RSX service expenditure summary (its "lines" are services such as ``Public Health``).
     lines : mapping of str to str
         ``line_id -> label pattern``: a regular expression matched (full match, case-insensitive, spaces
         collapsed, en dashes as hyphens) against the line labels of the file, e.g.
@@ -220,7 +260,7 @@ def read_revenue_account(path: Path, lines: Mapping[str, str]) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Tidy, one row per (authority, line): ``e_code``, ``ons_code`` (``<NA>`` where the file has none),
+        Tidy, one row per (authority, line): ``e_code``, ``ons_code`` (``None`` where the file has none),
         ``authority``, ``class`` (the file's class: UA, SC, MD, L/LB, SD, O...), ``line_id``, ``line_label``
         (as printed), ``value_gbp_thousands`` (NaN = no data). All classes are kept. ``attrs`` records the
         sheet and the layout detected.
@@ -228,25 +268,22 @@ def read_revenue_account(path: Path, lines: Mapping[str, str]) -> pd.DataFrame:
     Raises
     ------
     ReaderError
-        If the file has no E-code header, a line is missing (the message names it), or no sheet holds
-        net current expenditure.
+        If the file has no E-code header, a line is missing (the message names it and the closest labels the
+        file does have), no sheet holds net current expenditure, or a value is not a number in the publisher's
+        format (the message names the cell and the text).
     """
     path = Path(path)
     if not lines:
         raise ReaderError(path, "no lines requested", "pass at least one line label pattern")
     grid, located = _locate_lines(path, _grids(path), lines)
-    e_col = grid.header_column("E-code")
-    name_col = grid.header_column("Local authority")
-    if name_col is None:
-        raise ReaderError(path, "no 'Local authority' column on the header row", "check the file layout", sheet=grid.sheet)
-    ons_col = grid.header_column("ONS Code", "ONS code")
-    class_col = grid.header_column("Class")
+    columns = _id_columns(path, grid)
+    e_col, name_col = columns["e_code"], columns["authority"]
+    ons_col, class_col = columns["ons_code"], columns["class"]
 
-    body = _authority_table(grid, name_col)
-    is_authority = np.array([bool(E_CODE.match(normalise_label(c).upper())) for c in body[:, e_col]])
-    rows = body[is_authority]
-    if len(rows) == 0:
+    body_rows = _authority_rows(grid, e_col, name_col)
+    if not body_rows:
         raise ReaderError(path, "no authority rows (E-codes like E0101) below the header", "check the file layout", sheet=grid.sheet)
+    rows = grid.cells[body_rows]
 
     def column_text(col: int | None) -> list[str | None]:
         if col is None:
@@ -269,7 +306,10 @@ def read_revenue_account(path: Path, lines: Mapping[str, str]) -> pd.DataFrame:
         part = base.copy()
         part["line_id"] = line_id
         part["line_label"] = label
-        part["value_gbp_thousands"] = _parse_column(path, grid, rows, col, label)
+        part["value_gbp_thousands"] = [
+            parse_gbp_thousands(grid.cells[r, col], path=path, sheet=grid.sheet, where=cell_name(r, col, grid.header_label(col)))
+            for r in body_rows
+        ]
         parts.append(part)
     tidy = pd.concat(parts, ignore_index=True)
     tidy["value_gbp_thousands"] = tidy["value_gbp_thousands"].astype("float64")
@@ -292,38 +332,42 @@ def read_revenue_account(path: Path, lines: Mapping[str, str]) -> pd.DataFrame:
             path, f"output failed validation: {str(exc).splitlines()[0]}", "check the file layout", sheet=grid.sheet
         ) from None
     tidy.attrs.update(
-        {"sheet": grid.sheet, "layout": _layout_name(grid, located), "measure": "net current expenditure", "unit": "GBP thousand, cash"}
+        {"sheet": grid.sheet, "layout": _layout_name(located), "measure": "net current expenditure", "unit": "GBP thousand, cash"}
     )
     return tidy
 
 
-def _authority_table(grid: _Grid, name_col: int) -> np.ndarray:
-    """Rows below the header, up to the ENGLAND total (later tables on the sheet repeat some authorities)."""
-    body = grid.cells[grid.header_row + 1 :]
-    for i, cell in enumerate(body[:, name_col]):
-        if normalise_label(cell) == "england":
-            return body[:i]
-    return body
-
-
-def _parse_column(path: Path, grid: _Grid, rows: np.ndarray, col: int, label: str) -> list[float]:
-    values = []
-    for cell in rows[:, col]:
-        try:
-            values.append(parse_gbp_thousands(cell))
-        except ValueError:
+def _id_columns(path: Path, grid: _Grid) -> dict[str, int | None]:
+    columns = {field: grid.id_column(field) for field in ID_COLUMNS}
+    for field, label in (("e_code", "E-code"), ("authority", "Local authority")):
+        if columns[field] is None:
+            header = [grid.header_label(c) for c in range(grid.cells.shape[1])]
             raise ReaderError(
-                path,
-                f"line {label!r} has a non-numeric value {cell!r}",
-                "add the marker to NO_DATA_MARKERS if it means no data, or fix the file",
-                sheet=grid.sheet,
-            ) from None
-    return values
+                path, f"no {label!r} column on the header row; {closest(label, header)}", "check the file layout", sheet=grid.sheet
+            )
+    return columns
 
 
-def _layout_name(grid: _Grid, located: dict[str, tuple[int, str, int]]) -> str:
-    _, _, label_row = next(iter(located.values()))
-    return "one_column_per_line" if label_row == grid.header_row else "per_line_subcolumns"
+def _authority_rows(grid: _Grid, e_col: int, name_col: int) -> list[int]:
+    """Rows below the header with an E-code, up to the ENGLAND total (later tables on the sheet repeat some authorities)."""
+    out = []
+    for row in range(grid.header_row + 1, grid.cells.shape[0]):
+        if normalise_label(grid.cells[row, name_col]) == "england":
+            break
+        if E_CODE.match(normalise_label(grid.cells[row, e_col]).upper()):
+            out.append(row)
+    return out
+
+
+def _england_row(grid: _Grid, name_col: int) -> int | None:
+    for row in range(grid.header_row + 1, grid.cells.shape[0]):
+        if normalise_label(grid.cells[row, name_col]) == "england":
+            return row
+    return None
+
+
+def _layout_name(located: dict[str, tuple[int, str, str]]) -> str:
+    return next(iter(located.values()))[2]
 
 
 def read_revenue_account_totals(path: Path, lines: Mapping[str, str]) -> pd.Series:
@@ -343,10 +387,90 @@ def read_revenue_account_totals(path: Path, lines: Mapping[str, str]) -> pd.Seri
     """
     path = Path(path)
     grid, located = _locate_lines(path, _grids(path), lines)
-    name_col = grid.header_column("Local authority")
-    body = grid.cells[grid.header_row + 1 :]
-    england = [i for i, c in enumerate(body[:, name_col]) if normalise_label(c) == "england"]
-    if not england:
+    name_col = _id_columns(path, grid)["authority"]
+    row = _england_row(grid, name_col)
+    if row is None:
         return pd.Series({line_id: float("nan") for line_id in located}, name="england_gbp_thousands")
-    row = body[england[0]]
-    return pd.Series({line_id: parse_gbp_thousands(row[col]) for line_id, (col, _, _) in located.items()}, name="england_gbp_thousands")
+    return pd.Series(
+        {
+            line_id: parse_gbp_thousands(
+                grid.cells[row, col], path=path, sheet=grid.sheet, where=cell_name(row, col, grid.header_label(col))
+            )
+            for line_id, (col, _, _) in located.items()
+        },
+        name="england_gbp_thousands",
+    )
+
+
+# -- recognising the file by content ----------------------------------------------------------------------
+
+_FINANCIAL_YEAR_TEXT = re.compile(r"\b(\d{4})\s*[-/\u2013]\s*(\d{2})\b")
+TITLE_ROWS = 30
+
+
+def _financial_year_in(texts: list[str]) -> str | None:
+    for text in texts:
+        for match in _FINANCIAL_YEAR_TEXT.finditer(text):
+            start, end = int(match.group(1)), int(match.group(2))
+            if (start + 1) % 100 == end:
+                return f"{start}-{end:02d}"
+    return None
+
+
+def _sheet_tops(path: Path) -> dict[str | None, list[list[object]]]:
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return {None: read_text_head(path, TITLE_ROWS)}
+    return {name: cells[:TITLE_ROWS].tolist() for name, cells in load_cells(path).items()}
+
+
+def detect(path: Path) -> dict | None:
+    """Recognise an individual-LA revenue account file (RO3 outturn, RA budget, RSX summary) by its content.
+
+    Returns
+    -------
+    dict or None
+        ``{"format": "ro3_ods" | "ra_csv" | "rsx_csv" | ..., "serves": {"basis": "outturn" | "budget",
+        "year": "2022-23"}, "title": ...}``; None when no sheet has an ``E-code`` header row.
+
+    Raises
+    ------
+    ReaderError
+        A file with the E-code header but without the title rows that say whether it is outturn or budget
+        and which year: the basis and year are refused rather than guessed.
+    """
+    path = Path(path)
+    if path.suffix.lower() not in {".csv", ".xls", ".xlsx", ".xlsm", ".ods"}:
+        return None
+    tops = _sheet_tops(path)
+    headed = False
+    for sheet, rows in tops.items():
+        header = next((i for i, row in enumerate(rows) if any(_compact(c) in ID_COLUMNS["e_code"] for c in row)), None)
+        if header is None:
+            continue
+        headed = True
+        titles = [str(sheet or "")] + [str(c) for row in rows[:header] for c in row[:3] if normalise_label(c)]
+        joined = " ".join(normalise_label(t) for t in titles)
+        if "service expenditure summary" in joined or re.search(r"\brsx\b", joined):
+            basis, family, kind = "outturn", "rsx", "Revenue Outturn Service Expenditure Summary (RSX)"
+        elif "revenue outturn" in joined or re.search(r"\bro3\b", joined):
+            basis, family, kind = "outturn", "ro3", "Revenue Outturn (RO3)"
+        elif "revenue account" in joined or "budget" in joined:
+            basis, family, kind = "budget", "ra", "Revenue Account (RA) budget"
+        else:
+            continue
+        year = _financial_year_in(titles)
+        if year is None:
+            continue
+        return {
+            "format": f"{family}_{path.suffix.lower().lstrip('.')}",
+            "serves": {"basis": basis, "year": year},
+            "title": f"{kind} {year}, individual local authority data",
+        }
+    if headed:
+        raise ReaderError(
+            path,
+            "is a local authority revenue account table but has no title row saying outturn or budget and which year",
+            "add the publisher's original file (with its title rows); the basis and year are not guessed",
+        )
+    return None
