@@ -69,3 +69,41 @@ class TestRsx:
 
     def test_read_through_the_merged_header_layout(self):
         assert read_rsx(mirror_path(RSX)).attrs["layout"] == "merged_header"
+
+
+class TestDistrictLookups:
+    @pytest.mark.parametrize(
+        "source_id", ["lookup_ltla14", "lookup_ltla21_utla21_apr2021", "lookup_ltla19_utla19_geographr", "lookup_ltla23_utla23_geographr"]
+    )
+    def test_every_layout_maps_adur_to_west_sussex(self, raw_file, source_id):
+        from nao_analysis.readers.boundaries import read_district_upper_tier_lookup
+
+        lookup = read_district_upper_tier_lookup(raw_file(source_id)).set_index("district_code")
+        assert lookup.loc["E07000223", ["district_name", "upper_tier_code", "upper_tier_name"]].tolist() == [
+            "Adur",
+            "E10000032",
+            "West Sussex",
+        ]
+
+
+class TestRoEnglandTimeseries:
+    LINES = {
+        "adult_drug_treatment": r"Substance misuse - Treatment for drug misuse in adults",
+        "adult_alcohol_treatment": r"Substance misuse - Treatment for alcohol misuse in adults",
+    }
+
+    def test_2021_22_outturn_equals_the_raw_cells_in_thousands(self, raw_file):
+        from nao_analysis.readers.ro_timeseries import read_ro_england_timeseries
+
+        path = raw_file("ro3_england_substance_misuse_2017_2024")
+        with path.open(encoding="utf-8", newline="") as handle:
+            raw = {(r["period"], r["description"]): int(r["net_current_expenditure"]) for r in csv.DictReader(handle)}
+        frame = read_ro_england_timeseries(path, self.LINES).set_index(["financial_year", "line_id"])["value_gbp_thousands"]
+        assert frame["2021-22", "adult_drug_treatment"] * 1000 == raw["2021-22", "Treatment for drug misuse in adults"] == 347_197_000
+        assert frame["2021-22", "adult_alcohol_treatment"] == 171_280
+
+    def test_detected_as_england_outturn_by_year(self, raw_file):
+        from nao_analysis.readers.detect import identify
+
+        found = identify(raw_file("ro3_england_substance_misuse_2017_2024"))
+        assert (found.format, found.serves["first_year"], found.serves["last_year"]) == ("ro_england_timeseries_csv", "2017-18", "2023-24")

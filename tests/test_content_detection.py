@@ -59,6 +59,29 @@ class TestIdentifyRealFiles:
         found = identify(mirror_path(relative))
         assert (found.format, {k: found.serves[k] for k in serves}) == (fmt, serves)
 
+    @pytest.mark.parametrize(
+        ("source_id", "reader", "serves"),
+        [
+            ("lookup_la_code_changes_2018_2025", "read_code_changes", {"lookup": "la_code_changes"}),
+            (
+                "lookup_ltla21_utla21_apr2021",
+                "read_district_upper_tier_lookup",
+                {"lookup": "district_upper_tier", "lookup_vintage": "2021"},
+            ),
+            (
+                "lookup_ltla23_utla23_geographr",
+                "read_district_upper_tier_lookup",
+                {"lookup": "district_upper_tier", "lookup_vintage": "2023"},
+            ),
+        ],
+    )
+    def test_lookup_is_recognised_with_its_reader(self, raw_file, source_id, reader, serves):
+        found = identify(raw_file(source_id))
+        assert (found.reader.rsplit(".", 1)[1], found.serves) == (reader, serves)
+
+    def test_boundary_file_is_recognised_by_structure(self, raw_file):
+        assert identify(raw_file("boundaries_ctyua_dec2021_buc")).format == "shapefile"
+
     def test_result_is_a_detected_record(self, raw_file):
         assert isinstance(identify(raw_file("fingertips_93517_sample")), Detected)
 
@@ -90,7 +113,7 @@ class TestRefusals:
         self._refused(path, "UTF-16")
 
     def test_unrecognised_file(self, raw_file):
-        self._refused(raw_file("lookup_la_code_changes_2018_2025"), "no reader recognises this file")
+        self._refused(raw_file("fingertips_93517_metadata"), "no reader recognises this file")
 
     def test_revenue_account_without_its_title_rows_is_refused_not_guessed(self, raw_file, tmp_path):
         import csv

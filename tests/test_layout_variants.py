@@ -283,3 +283,55 @@ class TestFingertipsLayouts:
         result = read_fingertips_csv(variant)
         original = read_fingertips_csv(source)
         assert_frame_equal(result[original.columns], original)
+
+
+class TestOnsTimeSeriesLayouts:
+    def test_observations_in_reverse_order_with_an_extra_metadata_row(self, raw_file, tmp_path):
+        from nao_analysis.readers.deflators import read_deflator
+
+        source = raw_file("ons_ybgb_gdp_deflator_2025_06")
+        lines = source.read_text(encoding="utf-8-sig").splitlines()
+        first = next(i for i, line in enumerate(lines) if line.startswith('"1948"'))
+        metadata = [*lines[:first], '"Contact","National Accounts"']
+        variant = tmp_path / "ybgb.csv"
+        variant.write_text("\n".join(metadata + list(reversed(lines[first:]))) + "\n", encoding="utf-8")
+        assert_frame_equal(read_deflator(variant), read_deflator(source))
+
+
+class TestMissingCsewTables:
+    def test_workbook_without_prevalence_titles_names_the_closest_title(self, raw_file, tmp_path):
+        from nao_analysis.readers.csew import read_csew_appendix_tables
+
+        sheets = {}
+        for index, frame in enumerate(read_workbook(raw_file("csew_drug_misuse_2016_17")).values()):
+            cells = frame.to_numpy(dtype=object, copy=True)
+            cells[:6] = np.vectorize(lambda v: v.replace("reporting use of", "who used") if isinstance(v, str) else v, otypes=[object])(
+                cells[:6]
+            )
+            sheets[f"S{index}"] = cells
+        variant = write_xlsx(tmp_path / "retitled.xlsx", sheets)
+        with pytest.raises(
+            ReaderError, match=r"no sheet titled .* closest labels in the file: 'Table 1\.0\d\s+Proportion of 16 to 59 year olds who used"
+        ):
+            read_csew_appendix_tables(variant)
+
+
+class TestMissingMeasures:
+    def test_2022_table_without_drug_misuse_names_the_closest_label(self, tmp_path):
+        from nao_analysis.readers.ons_deaths import read_drug_deaths_table1
+
+        source = mirror_path("ons-deaths/deathsrelatedtodrugpoisoningenglandandwales_2022reg.xlsx")
+        table = read_workbook(source)["Table 1"].to_numpy(dtype=object, copy=True)
+        table[table == "of which: Drug misuse"] = "of which: Drug abuse"
+        variant = write_xlsx(tmp_path / "renamed_measure.xlsx", {"Table 1": table})
+        with pytest.raises(ReaderError, match=r"no rows for 'drug misuse'; closest labels in the file: 'of which: Drug abuse'"):
+            read_drug_deaths_table1(variant)
+
+    def test_deflator_file_without_a_year_column_names_the_closest_header(self, tmp_path):
+        from nao_analysis.readers.deflators import read_hmt_deflator
+
+        source = mirror_path("deflators/GDP_Deflators_Qtrly_National_Accounts_December_2023_update.csv")
+        cells = load_cells(source)[None]
+        variant = write_xlsx(tmp_path / "no_years.xlsx", {"Deflators": cells[:8]})
+        with pytest.raises(ReaderError, match=r"closest labels in the file: 'GDP deflator at market prices"):
+            read_hmt_deflator(variant)

@@ -133,3 +133,16 @@ class TestFormulasWithoutValues:
             archive.writestr("content.xml", content)
         with pytest.raises(ReaderError, match=r"cell A4 holds a formula with no saved value"):
             check_limits(rebuilt)
+
+
+class TestRepeatedColumns:
+    def test_valued_cell_repeated_across_the_sheet_is_refused(self, tmp_path):
+        path = _ods_with_repeated_rows(tmp_path / "wide.ods", 400)
+        with zipfile.ZipFile(path) as archive:
+            content = archive.read("content.xml").decode().replace('number-columns-repeated="20"', 'number-columns-repeated="16384"')
+        wide = tmp_path / "wide2.ods"
+        with zipfile.ZipFile(wide, "w") as archive:
+            archive.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+            archive.writestr("content.xml", content)
+        with pytest.raises(ReaderError, match=r"sheet spans 400 rows x 16,384 columns"):
+            check_limits(wide)

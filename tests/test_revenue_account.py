@@ -7,7 +7,6 @@ import math
 import pandas as pd
 import pytest
 
-from nao_analysis import paths
 from nao_analysis.analysis.spending_change import line_patterns, lines_for_year
 from nao_analysis.errors import ReaderError
 from nao_analysis.readers.revenue_account import parse_gbp_thousands, read_revenue_account, read_revenue_account_totals
@@ -108,15 +107,17 @@ class TestReadRevenueAccountRo3Ods2022:
 
 class TestLineLookup:
     @pytest.mark.parametrize("source_id", sorted(MIRROR_FILES))
-    def test_every_mapped_line_of_the_year_is_found(self, raw_file, source_id):
-        mapping = pd.read_csv(paths.manual_dir() / "ro_line_mapping.csv", dtype=str, keep_default_na=False)
+    def test_every_mapped_line_of_the_year_is_found(self, raw_file, settings, source_id):
+        mapping = pd.read_csv(settings.manual_dir / "ro_line_mapping.csv", dtype=str, keep_default_na=False)
         lines = line_patterns(lines_for_year(mapping, MIRROR_FILES[source_id]))
         frame = read_revenue_account(raw_file(source_id), lines)
         assert set(frame["line_id"]) == set(lines)
 
-    def test_a_missing_line_is_an_error_naming_it(self, raw_file):
+    def test_a_missing_line_is_an_error_naming_it_and_the_closest_labels(self, raw_file):
         with pytest.raises(
-            ReaderError, match=r"line 'Substance misuse - Treatment for drug misuse in adults' \(adult_drug_treatment\) not found"
+            ReaderError,
+            match=r"line 'Substance misuse - Treatment for drug misuse in adults' \(adult_drug_treatment\) not found; "
+            r"closest labels in the file: 'Substance misuse - Drug misuse - adults'",
         ):
             read_revenue_account(raw_file("ro3_outturn_2013_14"), {"adult_drug_treatment": NEW_LINES["adult_drug_treatment"]})
 

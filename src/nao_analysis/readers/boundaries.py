@@ -204,30 +204,51 @@ def read_code_changes(path: Path) -> pd.DataFrame:
         raise ReaderError(path, f"failed validation: {str(exc).splitlines()[0]}", "fix the lookup file") from None
 
 
-def read_district_upper_tier_lookup(path: Path) -> pd.DataFrame:
-    """Read a district-to-county lookup (ONS Visual ``ltla14-lookup.csv`` layout: ``ltlacd, ltlanm, ctycd, ctynm``).
+_LOOKUP_COLUMNS = {
+    "district_code": re.compile(r"^ltla(\d{2})?_?(cd|code)$"),
+    "district_name": re.compile(r"^ltla(\d{2})?_?(nm|name)$"),
+    "upper_tier_code": re.compile(r"^(cty|utla)(\d{2})?_?(cd|code)$"),
+    "upper_tier_name": re.compile(r"^(cty|utla)(\d{2})?_?(nm|name)$"),
+}
 
+
+def read_district_upper_tier_lookup(path: Path) -> pd.DataFrame:
+    """Read a district-to-upper-tier lookup, columns found by label in any order.
+
+    Layouts: ONS Visual ``ltla14-lookup.csv`` (``ltlacd, ltlanm, ctycd, ctynm``), ONS ``LTLA21CD, LTLA21NM,
+    UTLA21CD, UTLA21NM`` and the geographr conversions (``ltla21_code, ltla21_name, utla21_code, utla21_name``).
     Districts outside a two-tier county (unitary, metropolitan, London) are their own upper tier.
 
     Parameters
     ----------
     path : pathlib.Path
-        The CSV (source ``lookup_ltla14``).
+        The CSV (sources ``lookup_ltla14``, ``lookup_ltla21_utla21_apr2021``, ``lookup_ltla*_utla*_geographr``).
 
     Returns
     -------
     pandas.DataFrame
         ``district_code``, ``district_name``, ``upper_tier_code``, ``upper_tier_name`` (England only).
     """
-    frame = _read_lookup_csv(path, ["ltlacd", "ltlanm", "ctycd", "ctynm"])
-    out = pd.DataFrame(
-        {
-            "district_code": frame["ltlacd"].str.strip(),
-            "district_name": frame["ltlanm"].str.strip(),
-            "upper_tier_code": frame["ctycd"].str.strip(),
-            "upper_tier_name": frame["ctynm"].str.strip(),
-        }
-    )
+    from nao_analysis.readers._common import check_data_file, closest
+
+    path = Path(path)
+    check_data_file(path, text=True)
+    try:
+        frame = pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False)
+    except Exception as exc:  # parser errors of several types
+        raise ReaderError(path, f"cannot be read as CSV ({type(exc).__name__})", "re-fetch the lookup source") from None
+    columns = {}
+    for field, pattern in _LOOKUP_COLUMNS.items():
+        hit = next((c for c in frame.columns if pattern.match(str(c).strip().lower())), None)
+        if hit is None:
+            raise ReaderError(
+                path,
+                f"no {field.replace('_', ' ')} column; {closest(pattern.pattern.strip('^$'), [str(c) for c in frame.columns])}",
+                "give an ONS district-to-upper-tier lookup",
+                column=field,
+            )
+        columns[field] = hit
+    out = pd.DataFrame({field: frame[column].str.strip() for field, column in columns.items()})
     single_tier = out["upper_tier_code"] == ""
     out.loc[single_tier, "upper_tier_code"] = out.loc[single_tier, "district_code"]
     out.loc[single_tier, "upper_tier_name"] = out.loc[single_tier, "district_name"]
@@ -235,3 +256,51 @@ def read_district_upper_tier_lookup(path: Path) -> pd.DataFrame:
     if out.empty:
         raise ReaderError(path, "no English districts", "give the England and Wales district lookup")
     return out
+
+
+_DISTRICT_UPPER_TIER = re.compile(r"^ltla(\d{2})_?(cd|code)$")
+
+
+def detect(path: Path) -> dict | None:
+    """Recognise an ONS lookup CSV by its header (the code-change table, or a district-to-upper-tier lookup).
+
+    Returns
+    -------
+    dict or None
+        ``{"format": "csv", "serves": {"lookup": "la_code_changes"} | {"lookup": "district_upper_tier",
+        "lookup_vintage": "2021"}, "title": ...}``; None otherwise. Boundary files themselves are recognised
+        by :func:`nao_analysis.readers.detect.identify` from their structure.
+    """
+    from nao_analysis.readers._common import check_data_file, read_text_head
+
+    path = Path(path)
+    if path.suffix.lower() != ".csv":
+        return None
+    check_data_file(path, text=True)
+    head = read_text_head(path, 1)
+    if not head:
+        return None
+    labels = [c.strip().lstrip("\ufeff").lower() for c in head[0]]
+    if {"oldcd", "newcd", "type", "start"} <= set(labels):
+        return {
+            "format": "csv",
+            "reader": "read_code_changes",
+            "serves": {"lookup": "la_code_changes"},
+            "title": "Local authority code changes",
+        }
+    if {"ltlacd", "ctycd"} <= set(labels):
+        return {
+            "format": "csv",
+            "serves": {"lookup": "district_upper_tier", "lookup_vintage": "2014"},
+            "title": "District to county lookup (2014)",
+        }
+    for label in labels:
+        match = _DISTRICT_UPPER_TIER.match(label)
+        if match and any(re.match(rf"^utla{match.group(1)}_?(cd|code)$", other) for other in labels):
+            vintage = f"20{match.group(1)}"
+            return {
+                "format": "csv",
+                "serves": {"lookup": "district_upper_tier", "lookup_vintage": vintage},
+                "title": f"Lower-tier to upper-tier local authority lookup ({vintage})",
+            }
+    return None

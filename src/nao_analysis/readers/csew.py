@@ -26,7 +26,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from nao_analysis.errors import ReaderError
-from nao_analysis.readers._common import check_data_file, check_limits, read_text_head, read_workbook
+from nao_analysis.readers._common import check_data_file, check_limits, closest, read_text_head, read_workbook
 from nao_analysis.readers.cache import cached_reader
 from nao_analysis.readers.numbers import DECIMAL_NUMBERS, NumberConvention, cell_name, parse_number
 
@@ -232,9 +232,12 @@ def read_csew_appendix_tables(
         if parsed is not None:
             frames.append(parsed)
     if not frames:
+        titles = [" ".join(str(v) for v in raw.head(6).to_numpy().ravel().tolist() if not pd.isna(v))[:90] for raw in sheets.values()]
+        wanted = "Table 1.02 Proportion of 16 to 59 year olds reporting use of drugs in the last year"
         raise ReaderError(
             path,
-            f"no sheet titled 'Proportion of 16 to 59 year olds reporting use of drugs ...' among {len(sheets)} sheets",
+            f"no sheet titled 'Proportion of 16 to 59 year olds reporting use of drugs ...' among {len(sheets)} sheets; "
+            f"{closest(wanted, titles, 1)}",
             "this edition's layout is not supported by the csew_appendix_xlsx reader; add a reader for its format",
         )
     tidy = pd.concat(frames, ignore_index=True)

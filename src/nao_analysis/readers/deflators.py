@@ -30,7 +30,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from nao_analysis.errors import ReaderError
-from nao_analysis.readers._common import check_data_file, load_cells, read_csv_cells, read_text_head
+from nao_analysis.readers._common import check_data_file, closest, load_cells, read_csv_cells, read_text_head
 from nao_analysis.readers.numbers import DECIMAL_NUMBERS, cell_name, check_finite, is_blank, parse_number
 
 FINANCIAL_YEAR = re.compile(r"^\s*(\d{4})\s*[-/\u2013]\s*(\d{2}|\d{4})\b")
@@ -249,9 +249,11 @@ def read_hmt_deflator(path: Path) -> pd.DataFrame:
                 }
             )
             return result
+    texts = [str(v) for cells in sheets.values() for v in cells[:12].ravel() if isinstance(v, str) and v.strip()]
     raise ReaderError(
         path,
-        "no sheet has a column of financial years (like '2014-15') with deflator values beside it",
+        "no sheet has a column of financial years (like '2014-15') with deflator values beside it; "
+        + closest("GDP deflator at market prices", texts, 2),
         "give the HM Treasury 'GDP deflators at market prices, and money GDP' xlsx",
     )
 

@@ -28,6 +28,8 @@ DETECTORS: tuple[tuple[str, str], ...] = (
     ("nao_analysis.readers.deflators", "read_deflator"),
     ("nao_analysis.readers.csew", "read_csew"),
     ("nao_analysis.readers.fingertips", "read_fingertips_csv"),
+    ("nao_analysis.readers.ro_timeseries", "read_ro_england_timeseries"),
+    ("nao_analysis.readers.boundaries", "read_district_upper_tier_lookup"),
 )
 #: Formats identified by structure alone (geography files), with the reader that reads them.
 _GEO_READER = "nao_analysis.readers.boundaries.read_ctyua_boundaries"
@@ -100,9 +102,11 @@ def identify(path: str | Path) -> Detected:
         module = importlib.import_module(module_name)
         found = module.detect(path)
         if found:
-            return Detected(found["format"], f"{module_name}.{reader}", dict(found.get("serves") or {}), found.get("title"))
+            # A module with several readers names the one for this file.
+            name = found.get("reader", reader)
+            return Detected(found["format"], f"{module_name}.{name}", dict(found.get("serves") or {}), found.get("title"))
     raise ReaderError(
         path,
-        "no reader recognises this file (not a revenue account, ONS deaths, NDTMS, deflator, CSEW, Fingertips or boundary file)",
+        "no reader recognises this file (not a revenue account, ONS deaths, NDTMS, deflator, CSEW, Fingertips, boundary or lookup file)",
         "check it is the publisher's file; a new format needs a reader in src/nao_analysis/readers/",
     )

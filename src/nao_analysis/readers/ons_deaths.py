@@ -222,7 +222,13 @@ def read_drug_deaths_table1(path: Path) -> pd.DataFrame:
     found = {r["measure"] for r in records}
     for needed in MEASURES.values():
         if needed not in found:
-            raise ReaderError(path, f"no rows for {needed.replace('_', ' ')!r}", "the layout has changed: check Table 1", sheet=sheet)
+            labels = [str(v) for v in table.to_numpy(dtype=object).ravel() if isinstance(v, str) and len(v) < 80]
+            raise ReaderError(
+                path,
+                f"no rows for {needed.replace('_', ' ')!r}; {closest(needed.replace('_', ' '), labels)}",
+                "the layout has changed: check Table 1",
+                sheet=sheet,
+            )
     frame = pd.DataFrame.from_records(records).astype({"year": int, "deaths": int})
     duplicated = frame.duplicated(["measure", "country", "sex", "year"])
     if duplicated.any():

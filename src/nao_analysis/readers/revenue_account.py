@@ -12,13 +12,20 @@ layout                    how it is recognised
 ``one_column_per_line``   RA budget xls (2014-15) and its CSV export (2021-22): line names on the header
                           row itself; the sheet whose title says *Net current expenditure* is used
                           (the other sheets hold capital items or net total cost).
+``merged_header``         one header row whose cells join line and column: ``Public Health - Net Current
+                          Expenditure (C7 = C3 - C6)`` (the RSX summary; what a flattened RO3 looks like).
 ========================  ===============================================================================
 
-The header row is the row with an ``E-code`` cell. Authority rows are those whose E-code looks like
-``E1234``; England and class subtotals are read separately by :func:`read_revenue_account_totals`.
+Sheets are chosen by content, so a renamed sheet is read the same. The header row is the row with an
+``E-code`` cell; the identifying columns (``E-code``, ``ONS Code``, ``Local authority``, ``Class``) are found
+by label anywhere on it, under a few spellings, so moved, renamed or extra code columns do not matter.
+Authority rows are those whose E-code looks like ``E1234``; England and class subtotals are read
+separately by :func:`read_revenue_account_totals`. A line or column that is really missing is an error
+naming the closest labels the file does contain.
 
-Values are £ thousand, cash. Blank, ``[x]`` (not submitted), ``..`` and ``-`` cells are *no data* (NaN),
-never zero: Slough's 2022-23 return is blank/``[x]``.
+Values are £ thousand, cash, parsed by :mod:`nao_analysis.readers.numbers` (whole numbers, thousands commas).
+Blank, ``[x]`` (not submitted), ``..``, ``-``, ``c`` and ``...`` cells are *no data* (NaN), never zero:
+Slough's 2022-23 return is blank/``[x]``. Any other text is an error naming the cell.
 """
 
 from __future__ import annotations
@@ -35,7 +42,7 @@ import pandera.pandas as pa
 from nao_analysis.errors import ReaderError
 from nao_analysis.readers._common import closest, load_cells, read_text_head
 from nao_analysis.readers.cache import cached_reader
-from nao_analysis.readers.numbers import WHOLE_NUMBERS, cell_name, parse_number
+from nao_analysis.readers.numbers import WHOLE_NUMBERS, cell_name, check_finite, parse_number
 
 #: Old DCLG/DLUHC authority codes (E-codes), e.g. ``E0101``.
 E_CODE = re.compile(r"^E\d{4}$")
@@ -325,6 +332,7 @@ def read_revenue_account(path: Path, lines: Mapping[str, str]) -> pd.DataFrame:
             "remove the duplicated row or fetch the official file again",
             sheet=grid.sheet,
         )
+    check_finite(tidy, path)
     try:
         tidy = REVENUE_ACCOUNT_SCHEMA.validate(tidy)
     except (pa.errors.SchemaError, pa.errors.SchemaErrors) as exc:
