@@ -187,7 +187,10 @@ def spending_points(
             unit = table.loc[area.code]
             base_codes = [c for c in str(unit["base_codes"]).split("; ") if c]
             target_codes = sorted(table.index[table["unit_id"] == unit["unit_id"]])
-            for year, codes, cash in ((base_year, base_codes, unit["base_cash_gbp_k"]), (target_year, target_codes, unit["target_cash_gbp_k"])):
+            for year, codes, cash in (
+                (base_year, base_codes, unit["base_cash_gbp_k"]),
+                (target_year, target_codes, unit["target_cash_gbp_k"]),
+            ):
                 rows.append(_point(area, year, basis, "comparison", codes, cash, factors, sources, names, price_year))
     for (year, basis), spend in own_spend.items():
         for area in areas.itertuples(index=False):
@@ -305,7 +308,9 @@ def public_health_shares(
                 continue
             for point in treatment.itertuples(index=False):
                 ph = _sum_codes(point.covered_codes.split("; "), totals)
-                rows.append(_share_row(area, year, basis, point.covers, point.cash_gbp_k, ph, point.source, public_health_sources[(year, basis)]))
+                rows.append(
+                    _share_row(area, year, basis, point.covers, point.cash_gbp_k, ph, point.source, public_health_sources[(year, basis)])
+                )
     return pd.DataFrame(rows, columns=SHARE_COLUMNS)
 
 

@@ -161,19 +161,34 @@ def area_sentence(record: dict, window: int, deaths_from_year: int) -> str:
         if change["rank"] is None:
             rank_text = ""
         elif pct < 0:
-            rank_text = fill(TEXT["rank_fall_first" if change["rank"] == 1 else "rank_fall"], {"rank_ordinal": ordinal(change["rank"]), "of": change["of"]})
+            rank_text = fill(
+                TEXT["rank_fall_first" if change["rank"] == 1 else "rank_fall"],
+                {"rank_ordinal": ordinal(change["rank"]), "of": change["of"]},
+            )
         else:
             rank_text = fill(TEXT["rank_rise"], {"rank_ordinal": ordinal(change["rank"]), "of": change["of"]})
         spending = fill(
             TEXT["spend_fell"],
-            {"verb": _verb(pct), "abs_pct": abs(pct), "from_year": change["from"], "to_year": change["to"], "basis": change["basis"], "rank_text": rank_text},
+            {
+                "verb": _verb(pct),
+                "abs_pct": abs(pct),
+                "from_year": change["from"],
+                "to_year": change["to"],
+                "basis": change["basis"],
+                "rank_text": rank_text,
+            },
         ).rstrip(", ")
         if change["flag"]:
             spending += fill(TEXT["flagged"], {"flag": change["flag"]})
     elif change:
         spending = fill(
             TEXT["spend_none"],
-            {"from_year": change["from"], "to_year": change["to"], "basis": change["basis"], "reason": change["no_data_reason"] or "a year has no data"},
+            {
+                "from_year": change["from"],
+                "to_year": change["to"],
+                "basis": change["basis"],
+                "reason": change["no_data_reason"] or "a year has no data",
+            },
         )
     else:
         spending = "No spending comparison is available"
@@ -312,7 +327,9 @@ def run(ctx: FigureContext) -> FigureResult:
     have_treatment = {(y.year, y.basis) for y in years}
     for f in p.public_health_outturn:
         if (f.year, f.basis) not in have_treatment:
-            notes.append(fill(TEXT["note_share_missing"], values | {"year": f.year, "basis": f.basis, "ph_title": ctx.source_title(f.source)}))
+            notes.append(
+                fill(TEXT["note_share_missing"], values | {"year": f.year, "basis": f.basis, "ph_title": ctx.source_title(f.source)})
+            )
     notes += [fill(TEXT["note_deaths"], values), fill(TEXT["note_gaps"], values)]
 
     england = pd.DataFrame(

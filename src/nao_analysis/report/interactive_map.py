@@ -358,6 +358,9 @@ MAP_JS = """
     tip.hidden = true;
     root.querySelectorAll('path.area.active').forEach(function (p) { p.classList.remove('active'); });
   }
+  function openPage(path) { if (path && path.getAttribute('data-href')) { window.location.href = path.getAttribute('data-href'); } }
+  root.addEventListener('click', function (ev) { openPage(ev.target.closest('path.area')); });
+  root.addEventListener('keydown', function (ev) { if (ev.key === 'Enter') { openPage(ev.target.closest('path.area')); } });
   root.querySelectorAll('path.area').forEach(function (path) {
     path.addEventListener('mousemove', function (event) { show(path, event.clientX, event.clientY); });
     path.addEventListener('mouseleave', hide);
@@ -378,7 +381,9 @@ def _json_for_script(payload: Any) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def map_fragment(shapes: gpd.GeoDataFrame, areas: pd.DataFrame, spec: MapSpec, params: dict[str, Any], *, caption: str = "") -> str:
+def map_fragment(
+    shapes: gpd.GeoDataFrame, areas: pd.DataFrame, spec: MapSpec, params: dict[str, Any], *, caption: str = "", area_links=None
+) -> str:
     """The interactive map as an HTML fragment: inline SVG, legend, hidden tooltip, data and script.
 
     Parameters
@@ -431,14 +436,14 @@ def map_fragment(shapes: gpd.GeoDataFrame, areas: pd.DataFrame, spec: MapSpec, p
         inset_h = inset_view.height(lb)
         inset_parts.append(f'<text x="{inset_x:.1f}" y="18" font-size="13" fill="#0b0c0c">London (enlarged)</text>')
         inset_parts.append(f'<rect x="{inset_x - 4:.1f}" y="24" width="{INSET_WIDTH + 8:.1f}" height="{inset_h + 8:.1f}" {FRAME_STYLE}/>')
-        inset_parts += _area_paths(london, records, colour_of, inset_view, focusable=False)
+        inset_parts += _area_paths(london, records, colour_of, inset_view, focusable=False, area_links=area_links)
         # Mark the enlarged area on the national map, as the static map does.
         x0, y0 = main_view.point(lb[0], lb[3])
         x1, y1 = main_view.point(lb[2], lb[1])
         inset_parts.append(f'<rect x="{x0:.1f}" y="{y0:.1f}" width="{x1 - x0:.1f}" height="{y1 - y0:.1f}" {FRAME_STYLE}/>')
         height = max(height, 28.0 + inset_h + 8)
 
-    main_paths = _area_paths(national, records, colour_of, main_view, focusable=True)
+    main_paths = _area_paths(national, records, colour_of, main_view, focusable=True, area_links=area_links)
     counted = records[records["counted"]]
     counts = counted["class_label"].value_counts()
     legend = [
@@ -472,7 +477,7 @@ def map_fragment(shapes: gpd.GeoDataFrame, areas: pd.DataFrame, spec: MapSpec, p
 
 
 def _area_paths(
-    shapes: gpd.GeoDataFrame, records: pd.DataFrame, colour_of: dict[str, str], viewport: Viewport, *, focusable: bool
+    shapes: gpd.GeoDataFrame, records: pd.DataFrame, colour_of: dict[str, str], viewport: Viewport, *, focusable: bool, area_links=None
 ) -> list[str]:
     paths = []
     for area in shapes.itertuples():
@@ -489,8 +494,10 @@ def _area_paths(
         focus = ' tabindex="0"' if focusable else ""
         label = html.escape(f"{name}: {value_text}")
         paths.append(
+            # Clicking an area (or Enter on it) opens its profile page, where the site has one.
             f'<path class="area" d="{d}" fill="{fill}" fill-rule="evenodd" data-code="{html.escape(code)}"{focus} '
-            f'aria-label="{label}"><title>{label}</title></path>'
+            + (f'data-href="{html.escape((area_links or {})[code])}" ' if code in (area_links or {}) else "")
+            + f'aria-label="{label}"><title>{label}</title></path>'
         )
     return paths
 
@@ -521,7 +528,7 @@ def spec_with_classes(spec: MapSpec, bins: Sequence[float | None], labels: Seque
     return replace(spec, classes=lambda _params: classes)
 
 
-def interactive_map_for_record(record: dict[str, Any], figures_dir: Path) -> tuple[str, str] | None:
+def interactive_map_for_record(record: dict[str, Any], figures_dir: Path, area_links=None) -> tuple[str, str] | None:
     """The interactive map's HTML fragment and head CSS for a figure record, or None if the figure has no map.
 
     Parameters
@@ -559,6 +566,6 @@ def interactive_map_for_record(record: dict[str, Any], figures_dir: Path) -> tup
 
     boundaries = read_ctyua_boundaries(fetch(boundary_source, Settings.from_environment()).path)
     areas = pd.read_csv(csv_path, dtype={spec.code_column: str, spec.name_column: str})
-    body = map_fragment(boundaries, areas, spec, params, caption=record.get("title", ""))
+    body = map_fragment(boundaries, areas, spec, params, caption=record.get("title", ""), area_links=area_links)
     body += "<details><summary>Every area's numbers (table)</summary>" + area_table_html(areas, spec, params) + "</details>"
     return body, MAP_CSS

@@ -56,7 +56,9 @@ TEMPLATE = """<!DOCTYPE html>
 <body>
 <a class="skip" href="#main">Skip to content</a>
 <header class="site"><nav aria-label="Site">
-{% for href, label in nav %}<a href="{{ href }}"{% if href == current %} aria-current="page"{% endif %}>{{ label }}</a>{% endfor %}
+{% for href, label in nav %}
+<a href="{{ root }}{{ href }}"{% if href == current %} aria-current="page"{% endif %}>{{ label }}</a>
+{% endfor %}
 </nav></header>
 <main id="main">
 <h1>{{ title }}</h1>
@@ -94,6 +96,7 @@ def render_page(
     built_at: str | None = None,
     current: str = "",
     banner_items: list[str] | None = None,
+    root: str = "",
 ) -> str:
     """Wrap a body in the house page: navigation, title, edition, build time and any substitute-data banner.
 
@@ -109,6 +112,8 @@ def render_page(
         The navigation entry of this page (e.g. ``"index.html"``), marked ``aria-current``.
     banner_items : list of str, optional
         Plain-text points listed under the banner (e.g. one substitution per figure).
+    root : str
+        The way back to the site folder from this page (``"../"`` for a page in a subfolder), for the navigation.
 
     Returns
     -------
@@ -126,6 +131,7 @@ def render_page(
         head_extra=head_extra,
         nav=NAV,
         current=current,
+        root=root,
         banner_items=banner_items or [],
         built_at=built_at or time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     )

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from nao_analysis import paths
+from nao_analysis.report.areas import area_links, site_index_link, write_area_pages
 from nao_analysis.report.notebook_html import figure_banner
 from nao_analysis.report.page import render_page
 
@@ -247,7 +248,7 @@ def write_interactive_page(record: dict[str, Any], figures_dir: Path, site_dir: 
     """Write ``<stem>_interactive.html`` for a map figure; return its site-relative name, or None for other figures."""
     from nao_analysis.report.interactive_map import interactive_map_for_record
 
-    made = interactive_map_for_record(record, figures_dir)
+    made = interactive_map_for_record(record, figures_dir, area_links=area_links(site_dir))
     if made is None:
         return None
     body, css = made
@@ -594,6 +595,7 @@ def write_site(edition, results) -> Path:
         ' &middot; <a href="reconciliation.csv">reconciliation.csv</a>',
     }
 
+    write_area_pages(figures_dir, site_dir, common)  # area profiles first, so the interactive maps can link to them
     sections: dict[str, str] = {}
     for result in results:
         if result.record:
@@ -605,7 +607,7 @@ def write_site(edition, results) -> Path:
         site_dir / "index.html",
         render_page(
             title="Reducing the harm from illegal drugs: figures rebuilt",
-            body_html=index_body(edition, results, sections, rows),
+            body_html=index_body(edition, results, sections, rows) + site_index_link(site_dir),
             current="index.html",
             **common,
         ),
