@@ -132,7 +132,8 @@ TEXT = {
     "note_deaths": "Deaths: all drug-poisoning deaths by year of registration, as {window}-year rolling totals, from {deaths_title} "
     "- a third party's extract of the ONS local-authority tables, not the official file.",
     "note_gaps": "Blank, [x], suppressed and missing values are gaps, never zero.",
-    "spend_fell": "Real-terms spending {verb} {abs_pct:.0f}% between {from_year} and {to_year} ({basis}), {rank_text}",
+    "spend_fell": "Real-terms spending {verb} {abs_pct:.0f}% between {from_year} and {to_year} ({basis}{together}), {rank_text}",
+    "together": ", {covers} together",
     "spend_none": "No real-terms change can be given between {from_year} and {to_year} ({basis}): {reason}",
     "rank_fall": "the {rank_ordinal} largest fall of {of}",
     "rank_fall_first": "the largest fall of {of}",
@@ -176,6 +177,7 @@ def area_sentence(record: dict, window: int, deaths_from_year: int) -> str:
                 "to_year": change["to"],
                 "basis": change["basis"],
                 "rank_text": rank_text,
+                "together": fill(TEXT["together"], {"covers": change["covers"]}) if change["covers"] != record["name"] else "",
             },
         ).rstrip(", ")
         if change["flag"]:
