@@ -77,7 +77,7 @@ DEATHS_COLUMNS = [
     "first_year",
     "last_year",
     "period",
-    "deaths_3yr",
+    "deaths_rolling",
     "deaths_in_year",
     "status",
     "covers",
@@ -359,7 +359,7 @@ def area_deaths(
     Returns
     -------
     pandas.DataFrame
-        :data:`DEATHS_COLUMNS`: one row per area and registration year; ``deaths_3yr`` is the total of the window
+        :data:`DEATHS_COLUMNS`: one row per area and registration year; ``deaths_rolling`` is the total of the window
         ending that year (``first_year`` to ``last_year``), NaN for the first ``window - 1`` years and any gap.
     """
     if window < 1:
@@ -397,7 +397,7 @@ def area_deaths(
                     "first_year": year - window + 1,
                     "last_year": year,
                     "period": f"{year - window + 1}-{str(year)[-2:]}" if window > 1 else str(year),
-                    "deaths_3yr": total,
+                    "deaths_rolling": total,
                     "deaths_in_year": float(in_year) if pd.notna(in_year) else float("nan"),
                     "status": "" if pd.notna(in_year) else NO_DATA,
                     "covers": covers,
@@ -495,11 +495,11 @@ def area_records(
                         "period": r.period,
                         "first_year": int(r.first_year),
                         "last_year": int(r.last_year),
-                        "deaths": _number(r.deaths_3yr),
-                        "status": "" if pd.notna(r.deaths_3yr) else NO_DATA,
+                        "deaths": _number(r.deaths_rolling),
+                        "status": "" if pd.notna(r.deaths_rolling) else NO_DATA,
                     }
                     for r in own_deaths.itertuples(index=False)
-                    if pd.notna(r.deaths_3yr) or r.status
+                    if pd.notna(r.deaths_rolling) or r.status
                 ],
             },
         }
