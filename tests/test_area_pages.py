@@ -181,3 +181,58 @@ class TestRecord:
     def test_an_area_without_a_name_is_refused(self):
         with pytest.raises(AreaRecordError, match="area 1 has no code or name"):
             areas_of({"stem": "areas_area_profiles", "extra": {"areas": [{"code": "E06000001"}]}})
+
+
+@requires_mirror
+class TestMapLinks:
+    def test_each_area_on_the_treatment_gap_map_links_to_its_page(self, built):
+        from nao_analysis.report.areas import area_links
+        from nao_analysis.report.interactive_map import interactive_map_for_record
+
+        record = __import__("json").loads((built["figures"] / "fig05_treatment_gap_map.json").read_text(encoding="utf-8"))
+        body, _css = interactive_map_for_record(record, built["figures"], area_links=area_links(built["folder"].parent))
+        linked = set(re.findall(r'data-code="(E\d{8})"[^>]*data-href="areas/(E\d{8})\.html"', body))
+        assert len(linked) == 152 and all(code == page for code, page in linked)
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture(scope="module")
+def page():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox", "--disable-gpu"])
+        page = browser.new_page()
+        errors = []
+        page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+        page.errors = errors
+        yield page
+        browser.close()
+
+
+@requires_mirror
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium missing: run make browser-deps")
+class TestInBrowser:
+    def test_searching_by_name_leaves_the_matching_area(self, built, page):
+        page.goto(built["index"].as_uri())
+        page.fill("#area-search", "christchurch")
+        assert page.locator("#area-list li:visible").all_inner_texts() == ["Bournemouth, Christchurch and Poole E06000058"]
+
+    def test_an_area_page_logs_no_error(self, built, page):
+        page.goto((built["folder"] / f"{BCP}.html").as_uri())
+        assert page.errors == []
+
+    def test_clicking_an_area_on_the_map_opens_its_page(self, built, page):
+        from nao_analysis.report.areas import area_links
+        from nao_analysis.report.interactive_map import interactive_map_for_record
+
+        site = built["folder"].parent
+        record = __import__("json").loads((built["figures"] / "fig05_treatment_gap_map.json").read_text(encoding="utf-8"))
+        body, css = interactive_map_for_record(record, built["figures"], area_links=area_links(site))
+        (site / "map.html").write_text(f"<!DOCTYPE html><html lang='en'><head><style>{css}</style></head><body>{body}</body></html>")
+        page.goto((site / "map.html").as_uri())
+        page.locator(f'g.national path[data-code="{BCP}"]').click()
+        page.wait_for_url(f"**/areas/{BCP}.html")
+        assert page.url.endswith(f"areas/{BCP}.html")
