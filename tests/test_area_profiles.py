@@ -105,7 +105,10 @@ class TestAwkwardHistories:
             for line in (DRUG_2013, ALCOHOL_2013)
         )
         bcp = point(profiles[1][BCP], "2013-14", "outturn")
-        assert (bcp["cash_gbp_k"], bcp["covers"]) == (expected, "Bournemouth; Poole; Dorset")
+        assert (bcp["cash_gbp_k"], bcp["covers"]) == (
+            expected,
+            "Bournemouth (former area E06000028); Poole (former area E06000029); Dorset (former area E10000009)",
+        )
 
     def test_bcp_2021_22_budget_of_its_own_is_its_raw_row(self, profiles, raw):
         assert point(profiles[1][BCP], "2021-22", "budget", "area")["cash_gbp_k"] == ra2021_treatment(raw, BCP)

@@ -134,6 +134,7 @@ TEXT = {
     "note_gaps": "Blank, [x], suppressed and missing values are gaps, never zero.",
     "spend_fell": "Real-terms spending {verb} {abs_pct:.0f}% between {from_year} and {to_year} ({basis}{together}), {rank_text}",
     "together": ", {covers} together",
+    "former_area": "{name} (former area {code})",
     "spend_none": "No real-terms change can be given between {from_year} and {to_year} ({basis}): {reason}",
     "rank_fall": "the {rank_ordinal} largest fall of {of}",
     "rank_fall_first": "the largest fall of {of}",
@@ -276,7 +277,9 @@ def run(ctx: FigureContext) -> FigureResult:
         )
     first_table = next(iter(pairs.values())).table
     areas = ap.counted_areas(first_table)
-    names = dict(zip(base_areas["code"], base_areas["name"])) | dict(zip(target_areas["code"], target_areas["name"]))
+    # An area abolished before the boundary vintage keeps its code in the name: "Dorset" alone would read as today's Dorset.
+    names = {c: fill(TEXT["former_area"], {"name": n, "code": c}) for c, n in zip(base_areas["code"], base_areas["name"])}
+    names |= dict(zip(target_areas["code"], target_areas["name"]))
     rebased = rebase_deflator(deflators, p.price_year)
     factors = {item.year: price_factor(rebased, item.year) for item in years}
     sources = {(item.year, item.basis): item.source for item in years}
