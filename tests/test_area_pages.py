@@ -236,3 +236,8 @@ class TestInBrowser:
         page.locator(f'g.national path[data-code="{BCP}"]').click()
         page.wait_for_url(f"**/areas/{BCP}.html")
         assert page.url.endswith(f"areas/{BCP}.html")
+
+
+@requires_mirror
+def test_a_flagged_change_shows_its_flag_on_the_page(built):
+    assert "Flag (2013-14 to 2022-23):</strong> increase of 1,410%" in (built["folder"] / "E09000011.html").read_text(encoding="utf-8")

@@ -245,3 +245,12 @@ class TestDeaths:
         holed.loc[(holed["code"] == HACKNEY) & (holed["year"] == 2019), "deaths"] = float("nan")
         rolling = area_deaths(holed, areas.iloc[1:], districts, source=DEATHS).set_index("period")["deaths_rolling"]
         assert [math.isnan(rolling[p]) for p in ("2016-18", "2017-19", "2018-20")] == [False, True, True]
+
+
+@requires_mirror
+def test_an_implausible_change_carries_figure_3s_flag_in_its_sentence(profiles):
+    greenwich = profiles[1]["E09000011"]
+    assert greenwich["change"]["flag"].startswith("increase of 1,410% exceeds the +300% plausibility limit")
+    assert (
+        "rose 1,410% between 2013-14 and 2022-23 (outturn)" in greenwich["summary"] and "(flagged as implausible:" in greenwich["summary"]
+    )

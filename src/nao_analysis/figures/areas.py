@@ -132,7 +132,7 @@ TEXT = {
     "note_deaths": "Deaths: all drug-poisoning deaths by year of registration, as {window}-year rolling totals, from {deaths_title} "
     "- a third party's extract of the ONS local-authority tables, not the official file.",
     "note_gaps": "Blank, [x], suppressed and missing values are gaps, never zero.",
-    "spend_fell": "Real-terms spending {verb} {abs_pct:.0f}% between {from_year} and {to_year} ({basis}{together}), {rank_text}",
+    "spend_fell": "Real-terms spending {verb} {abs_pct:,.0f}% between {from_year} and {to_year} ({basis}{together}), {rank_text}",
     "together": ", {covers} together",
     "former_area": "{name} (former area {code})",
     "spend_none": "No real-terms change can be given between {from_year} and {to_year} ({basis}): {reason}",
