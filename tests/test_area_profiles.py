@@ -177,7 +177,7 @@ class TestWholeRun:
 
     def test_the_sentence_gives_the_rank_of_the_change(self, profiles):
         change = profiles[1][HACKNEY]["change"]
-        assert f"the {change['rank']}th largest fall of {change['of']}" in profiles[1][HACKNEY]["summary"]
+        assert f"the {change['rank']}th largest fall of the {change['of']} areas with a change" in profiles[1][HACKNEY]["summary"]
 
     def test_tidy_tables_are_saved(self, profiles):
         assert set(profiles[0].data) == {"spending", "changes", "share", "deaths"}

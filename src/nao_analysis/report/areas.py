@@ -409,7 +409,7 @@ def area_page_body(
     if changes:
         rows = []
         for c in changes:
-            rank = f"{_ordinal(c['rank'])} of {c['of']}" if c.get("rank") else "not ranked (no change)"
+            rank = f"{_ordinal(c['rank'])} of {c['of']} areas with a change" if c.get("rank") else "not ranked (no change)"
             rows.append(
                 [
                     f"{c['from']} to {c['to']}",
