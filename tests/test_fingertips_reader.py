@@ -71,7 +71,7 @@ class TestReadFingertipsCsvOnBadInput:
 
     def test_non_numeric_value_names_the_column(self, tmp_path, sample_text):
         path = write(tmp_path, sample_text.replace(",45.37743851,", ",n/a,"))
-        with pytest.raises(ReaderError, match=r"row 11, column 'Value': 'n/a' is not a number"):
+        with pytest.raises(ReaderError, match=r"\[column 'Value'\]: row 11: 'n/a' is not a number"):
             read_fingertips_csv(path)
 
     def test_header_without_rows_is_a_reader_error(self, tmp_path, sample_text):

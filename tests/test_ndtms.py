@@ -50,5 +50,5 @@ class TestReadViewitExport:
         lines[1] = lines[1].replace("311668", "lots")
         bad = tmp_path / "text.csv"
         bad.write_text("\n".join(lines) + "\n")
-        with pytest.raises(ReaderError, match="row 2, column 'Num_InTreatment_AllInTx': 'lots' is not a number"):
+        with pytest.raises(ReaderError, match=r"\[column 'Num_InTreatment_AllInTx'\]: row 2: 'lots' is not a number"):
             read_viewit_export(bad)

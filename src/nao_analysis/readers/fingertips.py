@@ -17,11 +17,11 @@ import pandera.pandas as pa
 from nao_analysis.errors import ReaderError
 from nao_analysis.readers._common import check_data_file, check_limits, closest, read_text_head, validate
 from nao_analysis.readers.cache import cached_reader
-from nao_analysis.readers.numbers import DECIMAL_NUMBERS, cell_name, parse_number
+from nao_analysis.readers.numbers import NumberConvention, parse_number
 
-#: Fingertips leaves suppressed values blank (with a value note); the markers are accepted in case an
-#: export writes them.
-NUMBERS = DECIMAL_NUMBERS
+#: Fingertips leaves suppressed values blank (with a value note) and uses no text markers: blank is the
+#: only "no data", and ``[x]`` or ``..`` in a numeric column is an error.
+NUMBERS = NumberConvention(decimals=True, markers=frozenset())
 
 #: Header label -> tidy column name. Every label here must be present.
 REQUIRED_COLUMNS = {
@@ -137,10 +137,7 @@ def read_fingertips_csv(path: Path) -> pd.DataFrame:
             continue
         label = next(k for k, v in labels.items() if v == name)
         frame[name] = pd.Series(
-            [
-                parse_number(text, NUMBERS, path=path, cell=cell_name(int(i) + 1, None, label, spreadsheet=False))
-                for i, text in frame[name].items()
-            ],
+            [parse_number(text, NUMBERS, path=path, cell=f"row {int(i) + 2}", column=label) for i, text in frame[name].items()],
             index=frame.index,
             dtype="float64",
         )

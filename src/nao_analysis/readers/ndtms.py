@@ -14,7 +14,7 @@ import pandera.pandas as pa
 from nao_analysis.errors import ReaderError
 from nao_analysis.readers._common import check_data_file, check_limits, clean_label, closest, read_text_head, validate
 from nao_analysis.readers.cache import cached_reader
-from nao_analysis.readers.numbers import WHOLE_NUMBERS, cell_name, parse_number
+from nao_analysis.readers.numbers import WHOLE_NUMBERS, parse_number
 
 NUMBERS = WHOLE_NUMBERS.with_markers("null")
 
@@ -110,7 +110,7 @@ def read_viewit_export(path: Path, *, drug_group: str | None = None) -> pd.DataF
     counts = []
     for index, text in frame["in_treatment"].items():
         # +1 for the header line: rows are numbered as a spreadsheet program shows them.
-        value = parse_number(text, NUMBERS, path=path, cell=cell_name(int(index) + 1, None, label, spreadsheet=False))
+        value = parse_number(text, NUMBERS, path=path, cell=f"row {int(index) + 2}", column=label)
         if value < 0:
             raise ReaderError(path, f"negative count {text!r} at row {int(index) + 2}", "check the export", column=label)
         counts.append(value)

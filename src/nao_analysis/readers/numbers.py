@@ -99,7 +99,9 @@ def is_blank(value: object) -> bool:
     return isinstance(value, str) and not value.strip()
 
 
-def parse_number(value: object, convention: NumberConvention, *, path: str | Path, sheet: str | None = None, cell: str = "") -> float:
+def parse_number(
+    value: object, convention: NumberConvention, *, path: str | Path, sheet: str | None = None, cell: str = "", column: str | None = None
+) -> float:
     """One cell as a float under the publisher's ``convention``; NaN for blank and suppression markers.
 
     Parameters
@@ -108,8 +110,9 @@ def parse_number(value: object, convention: NumberConvention, *, path: str | Pat
         The cell as the engine returned it (str, int, float, None...).
     convention
         :data:`WHOLE_NUMBERS`, :data:`DECIMAL_NUMBERS` or a reader's own :class:`NumberConvention`.
-    path, sheet, cell
-        Where the cell is, for the error message (``cell`` from :func:`cell_name`).
+    path, sheet, cell, column
+        Where the cell is, for the error message (``cell`` from :func:`cell_name`; ``column`` for a CSV whose
+        cells are named by row only).
 
     Raises
     ------
@@ -119,12 +122,12 @@ def parse_number(value: object, convention: NumberConvention, *, path: str | Pat
     if is_blank(value):
         return math.nan
     if isinstance(value, bool | np.bool_ | dt.date | dt.datetime | dt.time | dt.timedelta):
-        _refuse(path, sheet, cell, value, "is a date or a true/false value, not a number")
+        _refuse(path, sheet, cell, column, value, "is a date or a true/false value, not a number")
     if isinstance(value, int | np.integer):
         return float(value)
     if isinstance(value, float | np.floating):
         if not math.isfinite(value):
-            _refuse(path, sheet, cell, value, "is not a finite number")
+            _refuse(path, sheet, cell, column, value, "is not a finite number")
         return float(value)
     text = str(value).strip()
     if text.lower() in convention.markers:
@@ -139,22 +142,30 @@ def parse_number(value: object, convention: NumberConvention, *, path: str | Pat
             path,
             sheet,
             cell,
+            column,
             text,
             "has a decimal point where this publisher writes whole numbers with thousands commas (a European-style thousand?)",
         )
-    _refuse(path, sheet, cell, text, "is not a number in the publisher's format (digits, thousands commas, minus sign) nor a known marker")
+    _refuse(
+        path,
+        sheet,
+        cell,
+        column,
+        text,
+        "is not a number in the publisher's format (digits, thousands commas, minus sign) nor a known marker",
+    )
     raise AssertionError("unreachable")  # pragma: no cover
 
 
 _FIX = (
-    "fix the cell or use the publisher's official file "
+    "fix the cell, or delete the file and fetch the source again "
     "(if the text is the publisher's marker for no data, add the marker to NO_DATA_MARKERS of the reader)"
 )
 
 
-def _refuse(path, sheet, cell, value, why: str) -> None:
+def _refuse(path, sheet, cell, column, value, why: str) -> None:
     where = f"{cell}: " if cell else ""
-    raise ReaderError(path, f"{where}{str(value)[:60]!r} {why}", _FIX, sheet=sheet)
+    raise ReaderError(path, f"{where}{str(value)[:60]!r} {why}", _FIX, sheet=sheet, column=column)
 
 
 def parse_numbers(values, convention: NumberConvention, *, path, sheet=None, cells) -> list[float]:

@@ -91,7 +91,7 @@ def find_table1(path: Path, sheets: dict[str, pd.DataFrame]) -> str:
             path,
             f"no sheet for Table 1 (no title like 'Number of deaths from drug-related poisoning ... by sex ... country'; "
             f"{closest('Number of deaths from drug-related poisoning and drug misuse, by sex and country', titles, 1)})",
-            "give the ONS 'Deaths related to drug poisoning' reference tables",
+            "the layout has changed or this is not the ONS 'Deaths related to drug poisoning' reference tables: check Table 1",
         )
     named = [name for name in titled if re.fullmatch(r"\s*table\s*0?1\s*", str(name), re.IGNORECASE)]
     return (named or titled)[0]
