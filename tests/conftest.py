@@ -75,16 +75,6 @@ def offline_build_root(tmp_path_factory, raw_file):
 
 
 @pytest.fixture(scope="session")
-def offline_site(offline_build_root, raw_file, tmp_path_factory):
-    """The site of the shared offline build, written again on a copy after its map figures' records were given the
-    map files their recipes write, and an ``areas`` record was added (``tests/map_records.py``); each step is a
-    no-op once the recipes write these themselves."""
-    import shutil
-
-    from map_records import rerender_site
-
-    root = tmp_path_factory.mktemp("offline-site")
-    for part in ("figures", "reports"):
-        shutil.copytree(offline_build_root / part, root / part)
-    rerender_site(root, "offline", raw_file, with_areas=True)
-    return root / "reports" / "offline"
+def offline_site(offline_build_root):
+    """The site of the shared offline build: the recipes write the map files and the area profiles' record."""
+    return offline_build_root / "reports" / "offline"

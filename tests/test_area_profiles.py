@@ -1,129 +1,256 @@
-"""Area profiles rendered from an ``areas`` record: one page per area, a searchable index, links from the maps.
+"""Area profiles (issue 16): the areas with awkward histories checked against raw cells of the mirror files, read
+here with pandas independently of the project's readers, and the pure functions of analysis.area_profiles.
 
-The whole-site tests use the shared real offline build, whose ``areas`` record is made from its Figure 3 and
-Figure 5 outputs (tests/map_records.py) until the record's recipe writes one. Small literal records only for the
-chart's joining rule and bad input.
-"""
+With the 2021 boundaries the profiles use, Cumbria stands (Cumberland and Westmorland and Furness date from April
+2023), so Cumbria is tested as one area and Cumberland's absence is asserted."""
 
 from __future__ import annotations
 
-import csv
-import io
-import re
+import math
 
+import pandas as pd
 import pytest
+from conftest import requires_mirror
 
-from nao_analysis.report.area_profiles import area_csv, area_page_body, load_areas, spending_chart_svg, summary_sentence
-from nao_analysis.report.records import RecordError
+RO3_2013 = "ro3_outturn_2013_14"
+RA_2014 = "ra_budget_2014_15"
+RA_2021 = "ra_budget_2021_22_csv"
+RSX_2021 = "rsx_outturn_2021_22_csv"
+DEATHS = "ons_drug_poisoning_deaths_by_la_1993_2020_extract"
+DRUG_2013, ALCOHOL_2013 = "Substance misuse - Drug misuse - adults", "Substance misuse - Alcohol misuse - adults"
+DRUG_2021, ALCOHOL_2021 = (
+    "Substance misuse - Treatment for drug misuse in adults",
+    "Substance misuse - Treatment for alcohol misuse in adults",
+)
 
-MIXED_BASES = [
-    {"year": "2013-14", "basis": "outturn", "cash_gbp_k": 100.0, "real_gbp_k": 130.0, "source": "ro3_outturn_2013_14"},
-    {"year": "2014-15", "basis": "budget", "cash_gbp_k": 110.0, "real_gbp_k": 140.0, "source": "ra_budget_2014_15"},
-    {"year": "2021-22", "basis": "budget", "cash_gbp_k": 90.0, "real_gbp_k": 95.0, "source": "ra_budget_2021_22_csv"},
-    {"year": "2022-23", "basis": "outturn", "cash_gbp_k": 80.0, "real_gbp_k": 80.0, "source": "ro3_outturn_2022_23"},
-]
-
-
-class TestLoadAreas:
-    def test_record_without_areas_raises(self):
-        with pytest.raises(RecordError, match="holds no list of areas"):
-            load_areas({"figure": "areas", "stem": "areas"})
-
-    def test_area_without_code_raises(self):
-        with pytest.raises(RecordError, match="area 1 has no code or name"):
-            load_areas({"figure": "areas", "stem": "areas", "areas": [{"name": "Bradford"}]})
-
-    def test_areas_file_named_by_the_record_is_read(self, tmp_path):
-        (tmp_path / "areas_profiles.json").write_text('[{"code": "E08000032", "name": "Bradford"}]')
-        assert load_areas({"figure": "areas", "areas": "areas_profiles.json"}, tmp_path)[0]["name"] == "Bradford"
+BCP, DORSET = "E06000058", "E06000059"
+NORTH_NORTHANTS = "E06000061"
+CUMBRIA, CUMBERLAND = "E10000006", "E06000063"
+HACKNEY, CORNWALL, SLOUGH = "E09000012", "E06000052", "E06000039"
 
 
-class TestSpendingChart:
-    def test_a_line_only_joins_points_of_the_same_basis(self):
-        svg = spending_chart_svg(MIXED_BASES, "2022-23")
-        lines = re.findall(r'<polyline points="([^"]+)" fill="none" stroke="(#[0-9A-Fa-f]+)"', svg)
-        assert sorted(colour for _, colour in lines) == ["#12436D", "#801650"] and all(len(p.split()) == 2 for p, _ in lines)
-
-    def test_every_point_says_its_basis(self):
-        svg = spending_chart_svg(MIXED_BASES, "2022-23")
-        assert svg.count(">outturn</text>") == 2 and svg.count(">budget</text>") == 2
-
-    def test_a_gap_breaks_the_line(self):
-        gappy = [s | {"basis": "budget"} for s in MIXED_BASES]
-        gappy[1] = gappy[1] | {"real_gbp_k": None}
-        assert spending_chart_svg(gappy, "2022-23").count("<polyline") == 1
+# -- raw cells, read without the project's readers -------------------------------------------------
 
 
-class TestGaps:
-    AREA = {"code": "E06000017", "name": "Rutland", "spending": [MIXED_BASES[0] | {"cash_gbp_k": None, "real_gbp_k": None}]}
-
-    def test_missing_spending_reads_no_data_on_the_page(self):
-        assert '<td class="num">no data</td><td class="num">no data</td>' in area_page_body(self.AREA, {"price_year": "2022-23"})
-
-    def test_missing_spending_is_empty_in_the_csv_never_zero(self):
-        rows = list(csv.DictReader(io.StringIO(area_csv(self.AREA, "2022-23"))))
-        assert [(r["value"], r["status"]) for r in rows] == [("", "missing"), ("", "missing")]
-
-    def test_unavailable_treatment_gap_says_how_to_get_it(self):
-        area = self.AREA | {"treatment_gap": {"available": False, "how": "build nao-2023 online"}}
-        assert "Unavailable in this edition. To get it: build nao-2023 online." in area_page_body(area, {})
+def _number(text) -> float:
+    return float(str(text).replace(",", "").strip())
 
 
-class TestDeaths:
-    AREA = {
-        "code": "E10000023",
-        "name": "North Yorkshire",
-        "deaths": {
-            "source": "la_deaths_extract",
-            "third_party": True,
-            "summed_from_districts": True,
-            "rolling": [{"period": "2016-2018", "deaths": 61}, {"period": "2017-2019", "deaths": None, "status": "suppressed"}],
-        },
+def _header_row(cells: pd.DataFrame) -> int:
+    return int(cells.index[cells.apply(lambda r: r.astype(str).str.strip().eq("E-code").any(), axis=1)][0])
+
+
+def _one_column_per_line(cells: pd.DataFrame, name_column: int, authority: str, label: str) -> float:
+    """RA layout: the line label is the header cell of its column."""
+    header = _header_row(cells)
+    column = next(i for i, v in enumerate(cells.iloc[header]) if str(v).strip() == label)
+    row = cells.index[cells.iloc[:, name_column].astype(str).str.strip() == authority][0]
+    return _number(cells.iat[row, column])
+
+
+def _per_line_subcolumns(cells: pd.DataFrame, authority: str, label: str) -> float:
+    """RO3 layout: the line label sits above its columns; net current expenditure is one of them."""
+    header = _header_row(cells)
+    where = [(r, c) for r in range(header) for c in range(cells.shape[1]) if str(cells.iat[r, c]).strip() == label]
+    row_of_label, first = where[0]
+    column = next(c for c in range(first, cells.shape[1]) if str(cells.iat[header, c]).startswith("Net Current Expenditure"))
+    row = cells.index[cells.iloc[:, 1].astype(str).str.strip() == authority][0]
+    return _number(cells.iat[row, column])
+
+
+@pytest.fixture(scope="module")
+def raw(raw_file):
+    ra2021 = pd.read_csv(raw_file(RA_2021), header=None, dtype=str, encoding="latin-1")
+    return {
+        "ro3_2013": pd.read_excel(raw_file(RO3_2013), sheet_name="RO3 LA Data 2013-14 (3)", header=None, dtype=str),
+        "ra_2014": pd.read_excel(raw_file(RA_2014), sheet_name="RA LA Data 2014-15 (1)", header=None, dtype=str),
+        "ra_2021": ra2021,
+        "rsx_2021": pd.read_csv(raw_file(RSX_2021), header=None, dtype=str, encoding="latin-1"),
+        "deaths": pd.read_csv(raw_file(DEATHS), dtype=str, encoding="cp1252").assign(code=lambda f: f["code"].str.strip()),
     }
 
-    def test_source_is_marked_as_a_third_partys_extract_summed_from_districts(self):
-        page = area_page_body(self.AREA, {})
-        assert "third party&#x27;s extract" in page and "Summed from the area&#x27;s districts" in page
 
-    def test_suppressed_period_is_a_gap_not_zero(self):
-        assert '<td class="num">no data (suppressed)</td>' in area_page_body(self.AREA, {})
+def ra2021_treatment(raw, ons_code: str) -> float:
+    return sum(_one_column_per_line(raw["ra_2021"], 1, ons_code, line) for line in (DRUG_2021, ALCOHOL_2021))
 
 
-class TestSummarySentence:
-    def test_made_from_the_numbers(self):
-        area = {
-            "change": {
-                "from": "2014-15",
-                "to": "2021-22",
-                "basis": "budget",
-                "real_pct": -62.04,
-                "england_real_pct": -41.3,
-                "rank": 12,
-                "of": 150,
-            }
-        }
-        assert summary_sentence(area, "2022-23") == (
-            "Real-terms spending on adult substance misuse treatment fell 62.0% between 2014-15 and 2021-22 "
-            "(budget basis, 2022-23 prices), against -41.3% for England: the 12th largest fall of 150."
+def raw_deaths(raw, code: str, years) -> float:
+    row = raw["deaths"].set_index("code").loc[code]
+    return sum(_number(row[str(y)]) for y in years)
+
+
+# -- the recipe's output ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def profiles(raw_file):
+    from nao_analysis.figures.runtime import execute, prepare
+    from nao_analysis.settings import Settings
+
+    ctx = prepare("areas", settings=Settings.from_environment(), edition="offline")
+    result = execute(ctx)
+    return result, {a["code"]: a for a in result.extra["areas"]}
+
+
+def point(area, year, basis, series="comparison"):
+    return next(s for s in area["spending"] if s["year"] == year and s["basis"] == basis and s["series"] == series)
+
+
+@requires_mirror
+class TestAwkwardHistories:
+    def test_bcp_2013_14_outturn_sums_bournemouth_poole_and_dorset_cc(self, profiles, raw):
+        expected = sum(
+            _per_line_subcolumns(raw["ro3_2013"], authority, line)
+            for authority in ("Bournemouth UA", "Poole UA", "Dorset CC")
+            for line in (DRUG_2013, ALCOHOL_2013)
+        )
+        bcp = point(profiles[1][BCP], "2013-14", "outturn")
+        assert (bcp["cash_gbp_k"], bcp["covers"]) == (
+            expected,
+            "Bournemouth (former area E06000028); Poole (former area E06000029); Dorset (former area E10000009)",
         )
 
-    def test_the_recipes_own_summary_wins(self):
-        assert summary_sentence({"summary": "Given."}) == "Given."
+    def test_bcp_2021_22_budget_of_its_own_is_its_raw_row(self, profiles, raw):
+        assert point(profiles[1][BCP], "2021-22", "budget", "area")["cash_gbp_k"] == ra2021_treatment(raw, BCP)
+
+    def test_bcp_says_which_predecessors_its_history_comes_from(self, profiles):
+        assert profiles[1][BCP]["predecessors"] == ["Bournemouth; Poole; Dorset"]
+
+    def test_north_northamptonshire_2014_15_budget_is_northamptonshire_cc(self, profiles, raw):
+        expected = sum(_one_column_per_line(raw["ra_2014"], 1, "Northamptonshire", line) for line in (DRUG_2013, ALCOHOL_2013))
+        assert point(profiles[1][NORTH_NORTHANTS], "2014-15", "budget")["cash_gbp_k"] == expected
+
+    def test_north_northamptonshire_2021_22_budget_is_compared_with_west_added(self, profiles, raw):
+        expected = ra2021_treatment(raw, NORTH_NORTHANTS) + ra2021_treatment(raw, "E06000062")
+        assert point(profiles[1][NORTH_NORTHANTS], "2021-22", "budget")["cash_gbp_k"] == expected
+
+    def test_cumbria_stands_on_the_2021_boundaries(self, profiles):
+        assert CUMBRIA in profiles[1] and CUMBERLAND not in profiles[1]
+
+    def test_cumbria_2021_22_budget_share_is_treatment_over_raw_public_health(self, profiles, raw):
+        public_health = _one_column_per_line(raw["ra_2021"], 1, CUMBRIA, "TOTAL PUBLIC HEALTH")
+        share = next(s for s in profiles[1][CUMBRIA]["public_health_share"] if s["year"] == "2021-22" and s["basis"] == "budget")
+        assert share["share_pct"] == pytest.approx(ra2021_treatment(raw, CUMBRIA) / public_health * 100)
+
+    def test_hackney_spending_includes_city_of_london(self, profiles, raw):
+        expected = ra2021_treatment(raw, HACKNEY) + ra2021_treatment(raw, "E09000001")
+        assert point(profiles[1][HACKNEY], "2021-22", "budget")["cash_gbp_k"] == expected
+
+    def test_hackney_deaths_include_city_of_london(self, profiles, raw):
+        expected = raw_deaths(raw, HACKNEY, (2018, 2019, 2020)) + raw_deaths(raw, "E09000001", (2018, 2019, 2020))
+        latest = profiles[1][HACKNEY]["deaths"]["rolling"][-1]
+        assert (latest["period"], latest["deaths"]) == ("2018-20", expected)
+
+    def test_cornwall_spending_includes_the_isles_of_scilly(self, profiles, raw):
+        expected = ra2021_treatment(raw, CORNWALL) + ra2021_treatment(raw, "E06000053")
+        assert point(profiles[1][CORNWALL], "2021-22", "budget")["cash_gbp_k"] == expected
+
+    def test_cornwall_deaths_include_the_isles_of_scilly(self, profiles, raw):
+        expected = raw_deaths(raw, CORNWALL, (2011, 2012, 2013)) + raw_deaths(raw, "E06000053", (2011, 2012, 2013))
+        assert next(r for r in profiles[1][CORNWALL]["deaths"]["rolling"] if r["period"] == "2011-13")["deaths"] == expected
+
+    def test_rsx_public_health_is_shown_without_a_share_that_would_mix_bases(self, profiles, raw):
+        rsx = raw["rsx_2021"]
+        header = _header_row(rsx)
+        column = next(i for i, v in enumerate(rsx.iloc[header]) if str(v).startswith("Public Health - Net Current Expenditure"))
+        codes = rsx.iloc[:, 1].astype(str).str.strip()
+        expected = sum(_number(rsx.iat[codes[codes == c].index[0], column]) for c in (HACKNEY, "E09000001"))
+        row = next(s for s in profiles[1][HACKNEY]["public_health_share"] if s["source"] == RSX_2021)
+        assert (row["public_health_gbp_k"], row["share_pct"], row["basis"]) == (expected, None, "outturn")
 
 
-class TestBuiltProfiles:
-    def test_one_page_per_area_of_figure3(self, offline_site):
-        pages = sorted(p.stem for p in (offline_site / "areas").glob("E*.html"))
-        assert len(pages) == 150
+@requires_mirror
+class TestWholeRun:
+    def test_every_counted_area_has_a_profile(self, profiles):
+        assert len(profiles[1]) == 150
 
-    def test_index_links_every_area_and_has_a_labelled_search(self, offline_site):
-        page = (offline_site / "areas" / "index.html").read_text()
-        assert len(re.findall(r'<li><a href="E\d{8}\.html">', page)) == 150 and '<label for="area-search">' in page
+    def test_a_missing_return_is_a_gap_not_zero(self, profiles):
+        slough = point(profiles[1][SLOUGH], "2022-23", "outturn")
+        assert (slough["cash_gbp_k"], slough["real_gbp_k"], slough["status"]) == (None, None, "no data")
 
-    def test_interactive_map_areas_open_their_profile(self, offline_site):
-        page = (offline_site / "fig03_spending_change_map_interactive.html").read_text()
-        assert 'data-code="E08000032" data-href="areas/E08000032.html"' in page
+    def test_changes_compare_years_of_one_basis_only(self, profiles):
+        pairs = {(c["from"], c["to"], c["basis"]) for c in profiles[1][CUMBRIA]["changes"]}
+        assert pairs == {("2013-14", "2022-23", "outturn"), ("2014-15", "2021-22", "budget")}
 
-    def test_bradford_summary_as_rendered(self, offline_site):
-        page = (offline_site / "areas" / "E08000032.html").read_text()
-        assert "fell 80.9% between 2014-15 and 2021-22 (budget basis, 2022-23 prices), against -41.3% for England: the largest fall" in page
+    def test_a_reorganised_area_sentence_names_the_areas_compared(self, profiles):
+        assert "(outturn, Bournemouth, Christchurch and Poole and Dorset together)" in profiles[1][BCP]["summary"]
+
+    def test_the_sentence_gives_the_rank_of_the_change(self, profiles):
+        change = profiles[1][HACKNEY]["change"]
+        assert f"the {change['rank']}th largest fall of the {change['of']} areas with a change" in profiles[1][HACKNEY]["summary"]
+
+    def test_tidy_tables_are_saved(self, profiles):
+        assert set(profiles[0].data) == {"spending", "changes", "share", "deaths"}
+
+    def test_rank_is_figure_3s_rank_of_the_change(self, profiles):
+        changes = profiles[0].data["changes"]
+        outturn = changes[(changes["basis"] == "outturn") & changes["change_real_pct"].notna()]
+        lowest = outturn.loc[outturn["change_real_pct"].idxmin()]
+        assert lowest["rank"] == 1
+
+
+# -- pure functions --------------------------------------------------------------------------------
+
+
+class TestYearPairs:
+    def test_each_year_is_compared_with_the_newest_of_its_basis(self):
+        from nao_analysis.analysis.area_profiles import RevenueYear, year_pairs
+
+        years = [RevenueYear(y, "outturn", f"ro3_{y}") for y in ("2013-14", "2014-15", "2021-22", "2022-23")]
+        years += [RevenueYear(y, "budget", f"ra_{y}") for y in ("2014-15", "2021-22")]
+        pairs = [(a.year, b.year, a.basis) for a, b in year_pairs(years)]
+        assert pairs == [
+            ("2013-14", "2022-23", "outturn"),
+            ("2014-15", "2022-23", "outturn"),
+            ("2021-22", "2022-23", "outturn"),
+            ("2014-15", "2021-22", "budget"),
+        ]
+
+    def test_two_files_for_one_year_and_basis_are_refused(self):
+        from nao_analysis.analysis.area_profiles import RevenueYear, year_pairs
+        from nao_analysis.errors import AnalysisError
+
+        with pytest.raises(AnalysisError, match="two revenue-account files for 2013-14 outturn"):
+            year_pairs([RevenueYear("2013-14", "outturn", "a"), RevenueYear("2013-14", "outturn", "b")])
+
+
+@pytest.fixture(scope="module")
+def deaths_inputs(raw_file):
+    from nao_analysis.readers.boundaries import read_district_upper_tier_lookup
+    from nao_analysis.readers.la_deaths import read_la_drug_deaths
+
+    deaths = read_la_drug_deaths(raw_file(DEATHS))
+    districts = read_district_upper_tier_lookup(raw_file("lookup_ltla21_utla21_apr2021"))
+    areas = pd.DataFrame({"code": [CUMBRIA, HACKNEY], "name": ["Cumbria", "Hackney"], "partner_code": [None, "E09000001"]})
+    areas["partner_name"] = [None, "City of London"]
+    return deaths, districts, areas
+
+
+@requires_mirror
+class TestDeaths:
+    def test_a_county_without_its_own_row_is_summed_from_its_districts(self, deaths_inputs):
+        from nao_analysis.analysis.area_profiles import area_deaths
+
+        deaths, districts, areas = deaths_inputs
+        with_county = area_deaths(deaths, areas.iloc[:1], districts, source=DEATHS)
+        without_county = area_deaths(deaths[deaths["code"] != CUMBRIA], areas.iloc[:1], districts, source=DEATHS)
+        assert without_county["summed_from_districts"].all()
+        assert without_county["deaths_rolling"].tolist() == pytest.approx(with_county["deaths_rolling"].tolist(), nan_ok=True)
+
+    def test_a_missing_year_makes_every_rolling_total_through_it_a_gap(self, deaths_inputs):
+        from nao_analysis.analysis.area_profiles import area_deaths
+
+        deaths, districts, areas = deaths_inputs
+        holed = deaths.copy()
+        holed.loc[(holed["code"] == HACKNEY) & (holed["year"] == 2019), "deaths"] = float("nan")
+        rolling = area_deaths(holed, areas.iloc[1:], districts, source=DEATHS).set_index("period")["deaths_rolling"]
+        assert [math.isnan(rolling[p]) for p in ("2016-18", "2017-19", "2018-20")] == [False, True, True]
+
+
+@requires_mirror
+def test_an_implausible_change_carries_figure_3s_flag_in_its_sentence(profiles):
+    greenwich = profiles[1]["E09000011"]
+    assert greenwich["change"]["flag"].startswith("increase of 1,410% exceeds the +300% plausibility limit")
+    assert (
+        "rose 1,410% between 2013-14 and 2022-23 (outturn)" in greenwich["summary"] and "(flagged as implausible:" in greenwich["summary"]
+    )

@@ -16,7 +16,7 @@ from types import ModuleType
 from nao_analysis.figures.recipe import FigureParams, FigureSpec
 
 #: Recipe modules in figure order.
-RECIPE_MODULES = ("fig01", "fig02", "fig03", "fig04", "fig05", "fig06", "fig07", "fig08", "fig09", "fig10", "app2")
+RECIPE_MODULES = ("fig01", "fig02", "fig03", "fig04", "fig05", "fig06", "fig07", "fig08", "fig09", "fig10", "app2", "areas")
 
 
 def recipe(figure_id: str) -> ModuleType:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nao_analysis.report import areas as area_profiles
 from nao_analysis.report.formatting import format_change, format_number, is_change
 from nao_analysis.report.notebook_html import figure_banner, figure_label
 from nao_analysis.report.page import AREAS_NAV, NAV, render_page
@@ -723,7 +724,7 @@ def write_site(edition, results, settings=None) -> Path:
         site_dir / "index.html",
         render_page(
             title="Reducing the harm from illegal drugs: figures rebuilt",
-            body_html=index_body(edition, results, sections, rows, key_facts),
+            body_html=index_body(edition, results, sections, rows, key_facts) + area_profiles.site_index_link(site_dir),
             current="index.html",
             **common,
         ),
@@ -751,12 +752,11 @@ def write_site(edition, results, settings=None) -> Path:
 
 def write_area_pages(records: Sequence[dict[str, Any]], figures_dir: Path, site_dir: Path, common: dict[str, Any]) -> dict[str, str]:
     """Area profiles from an ``areas`` record, if the edition has one; return area code -> site-relative page."""
-    areas = next((r for r in records if r.get("figure") == AREAS_FIGURE), None)
-    if areas is None:
+    if not any(r.get("figure") == AREAS_FIGURE for r in records):
         return {}
-    from nao_analysis.report.area_profiles import write_area_profiles
-
-    return write_area_profiles(areas, records, figures_dir, site_dir, common)
+    # Area profiles first, so the interactive maps can link each area to its page.
+    area_profiles.write_area_pages(figures_dir, site_dir, common)
+    return area_profiles.area_links(site_dir)
 
 
 def write_text(path: Path, text: str) -> None:
