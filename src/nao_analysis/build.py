@@ -371,7 +371,12 @@ def run_figure(
         write_text_atomic(record_file, json.dumps(record, indent=2) + "\n")
         write_text_atomic(staging / f"{spec.stem}.html", notebook_to_html(executed, record))
         (reports / f"{spec.stem}.failed.ipynb").unlink(missing_ok=True)
-        publish(settings, edition.name, spec, staging, key, record)
+        try:
+            publish(settings, edition.name, spec, staging, key, record)
+        except OSError as exc:
+            # The old files not yet replaced stay; without a stamp the figure is rebuilt next time.
+            message = f"{spec.stem}: could not move its outputs into place ({exc.strerror or exc}: {exc.filename or ''}) - free space or fix permissions and build again"
+            return FigureResult(spec.figure_id, FAILED, time.perf_counter() - started, message)
         return FigureResult(spec.figure_id, BUILT, time.perf_counter() - started, record=record)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
