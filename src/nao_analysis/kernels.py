@@ -32,7 +32,7 @@ import time
 import uuid
 from typing import Any
 
-from jupyter_client.manager import AsyncKernelManager
+from jupyter_client.manager import AsyncKernelManager, KernelManager
 from jupyter_client.provisioning import LocalProvisioner
 
 #: Imported once by the server, before any fork. Missing modules are skipped (the figure recipes are optional).
@@ -205,6 +205,8 @@ class ForkedProcess:
                     self.close()
                     return self.returncode
                 self._server_gone = True
+            else:
+                return None  # the server reports the exit code within moments of the exit
         # Without the server the exit code is lost, but a pidfd still says whether the kernel ended.
         readable, _, _ = select.select([self.pidfd], [], [], 0)
         if readable:
@@ -274,8 +276,8 @@ class ForkProvisioner(LocalProvisioner):
         await super().cleanup(restart)
 
 
-class ForkKernelManager(AsyncKernelManager):
-    """A kernel manager whose kernels are forked by the server at :attr:`fork_server_address`."""
+class _ForksKernels:
+    """Mixed into a jupyter kernel manager: its kernels are forked by the server at :attr:`fork_server_address`."""
 
     fork_server_address = ""
 
@@ -286,6 +288,14 @@ class ForkKernelManager(AsyncKernelManager):
             provisioner.fork_server_address = self.fork_server_address
             self.provisioner = provisioner
         return await super()._async_pre_start_kernel(**kw)
+
+
+class ForkKernelManager(_ForksKernels, AsyncKernelManager):
+    """What papermill (nbclient) drives: an asynchronous manager."""
+
+
+class BlockingForkKernelManager(_ForksKernels, KernelManager):
+    """The same with blocking methods, for callers outside an event loop."""
 
 
 class ForkServer:
@@ -316,9 +326,10 @@ class ForkServer:
             raise RuntimeError("the kernel fork server did not start (see the messages above)")
         return self
 
-    def manager_class(self) -> type[ForkKernelManager]:
+    def manager_class(self, blocking: bool = False) -> type:
         """A kernel manager class bound to this server, for papermill's ``kernel_manager_class``."""
-        return type("BoundForkKernelManager", (ForkKernelManager,), {"fork_server_address": self.address})
+        base = BlockingForkKernelManager if blocking else ForkKernelManager
+        return type(f"Bound{base.__name__}", (base,), {"fork_server_address": self.address, "__module__": __name__})
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
