@@ -375,7 +375,8 @@ def run_figure(
             publish(settings, edition.name, spec, staging, key, record)
         except OSError as exc:
             # The old files not yet replaced stay; without a stamp the figure is rebuilt next time.
-            message = f"{spec.stem}: could not move its outputs into place ({exc.strerror or exc}: {exc.filename or ''}) - free space or fix permissions and build again"
+            where = f"{exc.strerror or exc}: {exc.filename or ''}"
+            message = f"{spec.stem}: could not move its outputs into place ({where}) - free space or fix permissions and build again"
             return FigureResult(spec.figure_id, FAILED, time.perf_counter() - started, message)
         return FigureResult(spec.figure_id, BUILT, time.perf_counter() - started, record=record)
     finally:
