@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from nao_analysis.kernels import ForkServer, _ipykernel_arguments
+from nao_analysis.kernels import ForkedProcess, ForkServer, _ipykernel_arguments
 
 
 def _run(manager, code: str) -> str:
@@ -92,3 +92,17 @@ def test_only_kernels_of_this_interpreter_are_forked():
     other = ["/usr/bin/python3", "-m", "ipykernel_launcher", "-f", "c.json"]
     assert _ipykernel_arguments(other) is None
     assert _ipykernel_arguments([sys.executable, "-Xfrozen_modules=off", "-m", "ipykernel_launcher", "-f", "c.json"]) == ["-f", "c.json"]
+
+
+def test_kernels_start_the_ordinary_way_once_the_server_is_gone():
+    with ForkServer() as own:
+        manager_class = own.manager_class(blocking=True)
+        own.process.kill()
+        own.process.wait()
+        manager = manager_class(kernel_name="nao-analysis")
+        manager.start_kernel()
+        try:
+            assert not isinstance(manager.provisioner.process, ForkedProcess)
+            assert _run(manager, "print(1 + 1)") == "2"
+        finally:
+            manager.shutdown_kernel(now=True)

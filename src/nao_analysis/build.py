@@ -659,15 +659,18 @@ def _run_all(
 
     workers = min(max(1, jobs or os.cpu_count() or 1), len(to_run))
     log(f"building {len(to_run)} figure(s) of '{edition.name}' with {workers} job(s): " + ", ".join(s.figure_id for s, _ in to_run))
-    server = ForkServer() if kernels == "fork" else contextlib.nullcontext()
     outcomes: dict[str, FigureResult] = {}
-    starting = time.perf_counter()
-    with server as forks, ThreadPoolExecutor(max_workers=workers) as executor:
+    with contextlib.ExitStack() as stack:
         manager_class = None
-        if forks is not None:
-            # Counted in the build's time: the one import of the heavy libraries every kernel then shares.
-            log(f"kernel fork server ready in {time.perf_counter() - starting:.1f}s")
-            manager_class = forks.manager_class()
+        if kernels == "fork":
+            starting = time.perf_counter()
+            try:
+                manager_class = stack.enter_context(ForkServer()).manager_class()
+                # Counted in the build's time: the one import of the heavy libraries every kernel then shares.
+                log(f"kernel fork server ready in {time.perf_counter() - starting:.1f}s")
+            except (OSError, RuntimeError) as exc:
+                log(f"kernel fork server unavailable ({exc}); starting a fresh kernel per notebook instead")
+        executor = stack.enter_context(ThreadPoolExecutor(max_workers=workers))
         futures = {
             spec.figure_id: executor.submit(run_figure, settings, edition, spec, override_map.get(spec.figure_id, {}), key, manager_class)
             for spec, key in to_run

@@ -252,7 +252,11 @@ class ForkProvisioner(LocalProvisioner):
         if args is None or not self.fork_server_address:
             return await super().launch_kernel(cmd, **kwargs)
         cwd = kwargs.get("cwd")
-        self.process = ForkedProcess.launch(self.fork_server_address, args, kwargs.get("env") or dict(os.environ), cwd)
+        try:
+            self.process = ForkedProcess.launch(self.fork_server_address, args, kwargs.get("env") or dict(os.environ), cwd)
+        except (OSError, RuntimeError, ValueError):
+            # The server died (killed for memory, say): this kernel starts the ordinary way instead.
+            return await super().launch_kernel(cmd, **kwargs)
         self.pid = self.process.pid
         self.pgid = self.process.pid  # the child calls setsid()
         self.cwd = cwd
