@@ -128,6 +128,7 @@ def serve(address: str) -> None:
     children: dict[int, socket.socket] = {}
     sys.stdout.buffer.write(READY)
     sys.stdout.flush()
+    os.dup2(2, 1)  # nobody reads our stdout after this line: anything printed later goes to stderr
     try:
         while True:
             readable, _, _ = select.select([listener, sys.stdin], [], [], 0.05)
