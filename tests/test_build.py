@@ -209,3 +209,27 @@ class TestWhatTriggersARebuild:
         self._edit_registry(registry_copy, retitle)
         result = build("offline", built, only=["fig02", "fig06"], **QUIET)
         assert (statuses(result)["fig02"], statuses(result)["fig06"]) == ("built", "up to date")
+
+
+class TestScheduling:
+    """A cold build keeps both cores busy to the end by running the longest figures first (issue 17)."""
+
+    def test_figures_run_longest_first_by_their_last_run_time(self, tmp_path, monkeypatch, raw_file):
+        started_at = "import time\nvalue = time.time()"
+        notebooks = {"fig01": tiny_notebook("fig01", started_at), "fig02": tiny_notebook("fig02", started_at)}
+        settings = make_project(tmp_path, monkeypatch, notebooks)
+        times = settings.processed_dir / "build-times" / "offline.json"
+        times.parent.mkdir(parents=True)
+        times.write_text(json.dumps({"fig01": 1.0, "fig02": 30.0}))
+        build("offline", settings, only=["fig01", "fig02"], jobs=1, **QUIET)
+        records = {
+            f: json.loads((settings.reports_dir("offline") / f"{f}_{s}.json").read_text())
+            for f, s in (("fig01", "drug_use_prevalence"), ("fig02", "drug_misuse_deaths"))
+        }
+        assert records["fig02"]["value"] < records["fig01"]["value"]
+
+    def test_the_build_remembers_each_figures_run_time(self, tmp_path, monkeypatch, raw_file):
+        settings = make_project(tmp_path, monkeypatch, {"fig02": tiny_notebook("fig02")})
+        build("offline", settings, only=["fig02"], jobs=1, **QUIET)
+        remembered = json.loads((settings.processed_dir / "build-times" / "offline.json").read_text())
+        assert set(remembered) == {"fig02"} and remembered["fig02"] > 0

@@ -658,6 +658,10 @@ def _run_all(
     from nao_analysis.kernels import ForkServer
 
     workers = min(max(1, jobs or os.cpu_count() or 1), len(to_run))
+    # Longest first, by each figure's last run time: the last job to finish then has the least left to do,
+    # so the cores stay busy to the end instead of one figure running alone.
+    times = _run_times(settings, edition.name)
+    to_run = sorted(to_run, key=lambda item: -times.get(item[0].figure_id, float("inf")))
     log(f"building {len(to_run)} figure(s) of '{edition.name}' with {workers} job(s): " + ", ".join(s.figure_id for s, _ in to_run))
     outcomes: dict[str, FigureResult] = {}
     with contextlib.ExitStack() as stack:
@@ -677,7 +681,27 @@ def _run_all(
         }
         for figure_id, future in futures.items():
             outcomes[figure_id] = future.result()
+    _record_run_times(settings, edition.name, {f: r.seconds for f, r in outcomes.items() if r.status == BUILT})
     return outcomes
+
+
+def _run_times_file(settings: Settings, edition: str) -> Path:
+    # Beside the parsed-file cache rather than the outputs, so it outlives a clean of figures/ and reports/.
+    return settings.processed_dir / "build-times" / f"{edition}.json"
+
+
+def _run_times(settings: Settings, edition: str) -> dict[str, float]:
+    try:
+        return {k: float(v) for k, v in json.loads(_run_times_file(settings, edition).read_text()).items()}
+    except (OSError, ValueError, TypeError, AttributeError):
+        return {}
+
+
+def _record_run_times(settings: Settings, edition: str, seconds: dict[str, float]) -> None:
+    if seconds:
+        with contextlib.suppress(OSError):  # only a scheduling hint: never worth failing a build over
+            merged = _run_times(settings, edition) | {k: round(v, 2) for k, v in seconds.items()}
+            write_text_atomic(_run_times_file(settings, edition), json.dumps(merged, indent=2, sort_keys=True))
 
 
 def _write_site_if_needed(settings: Settings, edition: Edition, result: BuildResult, ran: bool, overrides: list[str]) -> None:
