@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 import yaml
-from tiny_project import ROOT, make_project, statuses, tiny_notebook
+from tiny_project import ROOT, make_project, record_of, statuses, tiny_notebook
 
 from nao_analysis.build import build, summary_table
 from nao_analysis.settings import Settings
@@ -222,11 +222,7 @@ class TestScheduling:
         times.parent.mkdir(parents=True)
         times.write_text(json.dumps({"fig01": 1.0, "fig02": 30.0}))
         build("offline", settings, only=["fig01", "fig02"], jobs=1, **QUIET)
-        records = {
-            f: json.loads((settings.reports_dir("offline") / f"{f}_{s}.json").read_text())
-            for f, s in (("fig01", "drug_use_prevalence"), ("fig02", "drug_misuse_deaths"))
-        }
-        assert records["fig02"]["value"] < records["fig01"]["value"]
+        assert record_of(settings, "offline", "fig02")["value"] < record_of(settings, "offline", "fig01")["value"]
 
     def test_the_build_remembers_each_figures_run_time(self, tmp_path, monkeypatch, raw_file):
         settings = make_project(tmp_path, monkeypatch, {"fig02": tiny_notebook("fig02")})
