@@ -21,12 +21,14 @@ ROOT = Path(__file__).resolve().parents[1]
 PARAMETERS = 'edition = "offline"\noverrides = {}\noutput_dir = ""\nsettings = ""\n'
 
 RECORD = """
-import json, pathlib
+import inspect, json, pathlib
 import pandas as pd
 from nao_analysis.editions import load_edition
+from nao_analysis.settings import Settings
 
 FIGURE, STEM = {figure!r}, {stem!r}
-params = load_edition(edition, overrides or None).figures[FIGURE].model_dump(mode="json")
+given = {{"settings": Settings.from_json(settings)}} if "settings" in inspect.signature(load_edition).parameters else {{}}
+params = load_edition(edition, overrides or None, **given).figures[FIGURE].model_dump(mode="json")
 value = float(pd.Series([1.0, 2.0, 3.0]).sum())
 {body}
 out = pathlib.Path(output_dir)

@@ -213,13 +213,20 @@ def is_up_to_date(settings: Settings, edition: str, spec: FigureSpec, key: str, 
 
 
 # -- sources a figure cannot have ---------------------------------------------------------------
+def _with_settings(function: Callable[..., Any], *args: Any, settings: Settings, **kwargs: Any) -> Any:
+    """Call ``function``, handing it ``settings`` when it takes them.
+
+    TRANSITION: the layers below are moving to explicit settings one by one (editions, sources, site);
+    until each has, it still finds its places itself, from the same environment the settings came from."""
+    if "settings" in inspect.signature(function).parameters:
+        return function(*args, settings=settings, **kwargs)
+    return function(*args, **kwargs)
+
+
 def _source_status(source, settings: Settings) -> str:
     from nao_analysis.sources import status
 
-    # The sources layer is moving to explicit settings; accept either form of status().
-    if "settings" in inspect.signature(status).parameters:
-        return status(source, settings)
-    return status(source)
+    return _with_settings(status, source, settings=settings)
 
 
 def how_to_get(source) -> str:
@@ -580,7 +587,7 @@ def build(
     if kernels not in KERNEL_MODES:
         raise NaoError(f"kernels={kernels!r}: use one of {', '.join(KERNEL_MODES)}")
     started = time.perf_counter()
-    edition = load_edition(edition_name, overrides)
+    edition = _with_settings(load_edition, edition_name, overrides, settings=settings)
     specs = load_all()
     if only:
         unknown = sorted(set(only) - set(edition.figures))
@@ -717,7 +724,7 @@ def _write_site_if_needed(settings: Settings, edition: Edition, result: BuildRes
 
     if not ran:
         rerender_notebook_pages(settings, edition.name, result.results)
-    write_site(edition, result.results)
+    _with_settings(write_site, edition, result.results, settings=settings)
     write_text_atomic(site_stamp, site_key(settings, edition.name, result.results))
 
 

@@ -60,7 +60,7 @@ def _cmd_build(args) -> int:
     from nao_analysis.build import build, summary_table
     from nao_analysis.settings import Settings
 
-    settings = Settings.from_environment()
+    settings = getattr(args, "settings", None) or Settings.from_environment()
     if args.timeout is not None:
         settings = settings.with_changes(notebook_timeout=args.timeout)
     only = [f.strip() for item in args.only for f in item.split(",") if f.strip()] if args.only else None
