@@ -64,11 +64,12 @@ def offline_build_root(tmp_path_factory, raw_file):
     """One real build of the whole ``offline`` edition into a private output root, shared by the
     site, browser and figure-regression tests (a full build takes about half a minute)."""
     from nao_analysis.build import build
+    from nao_analysis.settings import Settings
 
     root = tmp_path_factory.mktemp("offline-build")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("NAO_OUTPUT_ROOT", str(root))
-        result = build("offline", jobs=2, log=lambda *_: None)
+        result = build("offline", Settings.from_environment(), jobs=2, log=lambda *_: None)
     failed = [f"{r.figure}: {r.message}" for r in result.results if r.status == "failed"]
     assert not failed, failed
     return root

@@ -73,9 +73,14 @@ def _cmd_fetch(args) -> int:
 
 def _cmd_build(args) -> int:
     from nao_analysis.build import build, summary_table
+    from nao_analysis.settings import Settings
 
+    settings = getattr(args, "settings", None) or Settings.from_environment()
+    if args.timeout is not None:
+        settings = settings.with_changes(notebook_timeout=args.timeout)
     only = [f.strip() for item in args.only for f in item.split(",") if f.strip()] if args.only else None
-    result = build(args.edition, only=only, overrides=args.set, jobs=args.jobs, force=args.force, warm_kernels=not args.fresh_kernels)
+    kernels = "fresh" if args.fresh_kernels else args.kernels
+    result = build(args.edition, settings, only=only, overrides=args.set, jobs=args.jobs, force=args.force, kernels=kernels)
     print(summary_table(result))
     return result.exit_code(args.strict)
 
@@ -149,7 +154,14 @@ def parser() -> argparse.ArgumentParser:
     build.add_argument("--set", action="append", metavar="FIG.PARAM=VALUE", help="override a parameter, e.g. fig02.end_year=2022")
     build.add_argument("--jobs", type=int, default=None, help="notebooks run in parallel (default: number of cores)")
     build.add_argument("--force", action="store_true", help="rebuild even if nothing changed")
-    build.add_argument("--fresh-kernels", action="store_true", help="start a new kernel for every notebook instead of reusing warm ones")
+    build.add_argument(
+        "--kernels",
+        choices=["fork", "fresh"],
+        default="fork",
+        help="fork: each notebook in a pristine child of a pre-imported parent (default); fresh: start a new kernel per notebook",
+    )
+    build.add_argument("--fresh-kernels", action="store_true", help="same as --kernels fresh")
+    build.add_argument("--timeout", type=float, help="seconds a notebook cell may run before the figure fails (default 600)")
     build.add_argument("--strict", action="store_true", help="exit non-zero when a figure is skipped or a reconciliation fails")
     build.set_defaults(func=_cmd_build)
 
