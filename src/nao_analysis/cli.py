@@ -88,8 +88,8 @@ def _cmd_build(args) -> int:
 def _cmd_editions(args) -> int:
     from nao_analysis.editions import list_editions, load_edition
 
-    for name in list_editions():
-        edition = load_edition(name)
+    for name in list_editions(args.settings):
+        edition = load_edition(name, settings=args.settings)
         print(f"{name:<16} {'substitute data' if edition.header.substitute_data else 'published inputs':<17} {edition.header.title}")
     return 0
 

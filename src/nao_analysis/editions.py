@@ -166,4 +166,4 @@ def check_against_registry(edition: Edition, registry, only: list[str] | None = 
 
 
 def list_editions(settings: Settings) -> list[str]:
-    return sorted(p.stem for p in settings.editions_dir.glob("*.yaml") if not p.name.endswith(".expected.yaml"))
+    return sorted(p.stem for p in settings.editions_dir.glob("*.yaml"))

@@ -218,9 +218,9 @@ def _with_expectations(ctx: FigureContext, rows: list[dict[str, Any]]) -> list[d
     """Compare each rebuilt number with the value this edition's own run was reviewed at, where recorded.
 
     A substitute-data edition cannot be checked against the report alone: its expected values, stored
-    beside the edition (``editions/<name>.expected.yaml``), catch a run that moves without anyone noticing.
+    beside the edition (``editions/expected/<name>.yaml``), catch a run that moves without anyone noticing.
     """
-    path = ctx.edition.path.with_name(f"{ctx.edition.name}.expected.yaml")
+    path = ctx.edition.path.parent / "expected" / f"{ctx.edition.name}.yaml"
     expected: dict[str, Any] = {}
     if path.exists() and not ctx.overrides:
         expected = ((yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("figures") or {}).get(ctx.figure_id) or {}
