@@ -87,7 +87,7 @@ def online(caches, http_server, monkeypatch, tmp_path):
 
 
 def register(source_id: str, filename: str, *, url: str, sha: str | None = None) -> None:
-    from nao_analysis import paths
+    import project_paths as paths
 
     entry = {
         "id": source_id,

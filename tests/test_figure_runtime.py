@@ -2,48 +2,98 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from nao_analysis.errors import NaoError
-from nao_analysis.figure import (
+from nao_analysis.figures import RECIPE_MODULES, recipe
+from nao_analysis.figures.recipe import (
     STATUS_DIFFERS,
     STATUS_FAIL,
+    STATUS_NOT_APPLICABLE,
+    STATUS_NOT_COMPARABLE,
     STATUS_PASS,
     STATUS_UNAVAILABLE,
-    published_checks,
-    reconciliation_status,
+    PublishedCheck,
+    PublishedRun,
+    Reconciliation,
 )
+
+MANUAL = Path(__file__).resolve().parents[1] / "data" / "manual"
+
+PUBLISHED = PublishedRun(
+    "figX",
+    {"start_year": "2010-11", "end_year": "2021-22", "source": "export_2022"},
+    ("source",),
+    {
+        "adults": PublishedCheck("adults", 205000, 500, "adults", "Adults in treatment", "para 1.6", "rounded", ("end_year",), "revisions"),
+    },
+)
+PUBLISHED_PARAMS = {"start_year": "2010-11", "end_year": "2021-22", "source": "export_2022"}
+
+
+def _status(rebuilt, params=PUBLISHED_PARAMS, **options) -> dict:
+    return Reconciliation(PUBLISHED, params, {"export_2022": "the 2022 export", "export_2024": "the 2024 export"}).check(
+        "adults", rebuilt, **options
+    )
 
 
 class TestReconciliationStatus:
     def test_within_tolerance_passes(self):
-        assert reconciliation_status(205000, 204518, 500, None) == STATUS_PASS
+        assert _status(204518)["status"] == STATUS_PASS
 
-    def test_outside_tolerance_with_explanation_differs(self):
-        assert reconciliation_status(-40, -42.3, 0.5, "budget rather than outturn") == STATUS_DIFFERS
+    def test_outside_tolerance_with_an_explanation_differs(self):
+        assert _status(190000, explanation="a partial export")["status"] == STATUS_DIFFERS
 
-    def test_outside_tolerance_without_explanation_fails(self):
-        assert reconciliation_status(-40, -42.3, 0.5, None) == STATUS_FAIL
+    def test_outside_tolerance_without_an_explanation_fails(self):
+        assert _status(190000)["status"] == STATUS_FAIL
 
     def test_missing_rebuilt_value_is_unavailable(self):
-        assert reconciliation_status(98, None, 0, "offline") == STATUS_UNAVAILABLE
+        assert _status(None)["status"] == STATUS_UNAVAILABLE
 
     def test_nan_rebuilt_value_is_unavailable(self):
-        assert reconciliation_status(98, float("nan"), 0, None) == STATUS_UNAVAILABLE
+        assert _status(float("nan"))["status"] == STATUS_UNAVAILABLE
+
+    def test_a_parameter_the_check_depends_on_makes_it_not_comparable(self):
+        assert _status(204518, params={**PUBLISHED_PARAMS, "end_year": "2022-23"})["status"] == STATUS_NOT_COMPARABLE
+
+    def test_a_parameter_the_check_does_not_depend_on_leaves_it_comparable(self):
+        assert _status(204518, params={**PUBLISHED_PARAMS, "start_year": "2014-15"})["status"] == STATUS_PASS
+
+    def test_another_input_is_named_in_the_explanation(self):
+        row = _status(190000, params={**PUBLISHED_PARAMS, "source": "export_2024"})
+        assert row["status"] == STATUS_DIFFERS
+        assert "inputs differ (the 2024 export in place of the 2022 export): revisions" in row["note"]
+
+    def test_years_outside_the_run_are_not_applicable(self):
+        assert _status(None, not_applicable="2021-22 is outside this run")["status"] == STATUS_NOT_APPLICABLE
+
+    def test_an_infinite_number_is_refused(self):
+        with pytest.raises(NaoError, match="non-finite"):
+            _status(float("inf"))
+
+    def test_every_published_number_gets_a_row(self):
+        recon = Reconciliation(PUBLISHED, PUBLISHED_PARAMS)
+        assert [r["check"] for r in recon.finish()] == ["adults"]
 
 
 class TestPublishedChecks:
     def test_every_published_file_has_cited_checks_with_tolerances(self):
-        from nao_analysis import paths
-
-        files = sorted((paths.manual_dir() / "published").glob("*.yaml"))
+        files = sorted((MANUAL / "published").glob("*.yaml"))
         assert files
         for path in files:
-            checks = published_checks(path.stem)
-            assert checks, path
-            for check, spec in checks.items():
-                assert spec.get("citation"), f"{path.name}:{check} has no citation"
-                assert "tolerance" in spec, f"{path.name}:{check} has no tolerance"
+            published = PublishedRun.load(path.stem, MANUAL)
+            assert published.checks, path
+            for check, spec in published.checks.items():
+                assert spec.citation, f"{path.name}:{check} has no citation"
+
+    @pytest.mark.parametrize("figure_id", RECIPE_MODULES)
+    def test_published_run_names_only_real_parameters(self, figure_id):
+        published = PublishedRun.load(figure_id, MANUAL)
+        fields = set(recipe(figure_id).Params.model_fields)
+        assert set(published.parameters) <= fields
+        assert {name for c in published.checks.values() for name in c.depends_on} <= fields
 
 
 class TestFigure4Recipe:

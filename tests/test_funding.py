@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pandas as pd
+import project_paths as paths
 import pytest
 import yaml
 
-from nao_analysis import paths
 from nao_analysis.analysis.funding import (
     column_total_checks,
     column_totals,

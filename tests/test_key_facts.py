@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 
 import pandas as pd
+import project_paths as paths
 import pytest
 import yaml
 
-from nao_analysis import paths
 from nao_analysis.errors import AnalysisError, ReaderError
 from nao_analysis.report.key_facts import (
     BASIS_QUOTED,

@@ -80,11 +80,23 @@ def test_lower_layers_never_import_higher_ones(layer, forbidden):
     assert not offenders, offenders
 
 
+def test_no_setting_is_read_from_the_environment_below_the_cli():
+    offenders = []
+    for path in PACKAGE.rglob("*.py"):
+        if path.name in ("settings.py", "cli.py") or "__pycache__" in path.parts:
+            continue
+        for name in ("environ.get(\"NAO_", "environ[\"NAO_", "getenv(\"NAO_"):
+            if name in path.read_text(encoding="utf-8"):
+                offenders.append(str(path.relative_to(PACKAGE)))
+    assert not offenders, offenders
+
+
 def test_only_settings_reads_the_environment():
     readers = []
     for path in PACKAGE.rglob("*.py"):
-        # The CLI is the edge where settings are resolved; everything below it is handed them.
-        if path.name in ("settings.py", "cli.py") or "__pycache__" in path.parts:
+        # The CLI is the edge where settings are resolved; everything below it is handed them. The kernel fork
+        # server hands each kernel process its environment as a whole and reads no setting from it.
+        if path.name in ("settings.py", "cli.py", "kernels.py") or "__pycache__" in path.parts:
             continue
         text = path.read_text(encoding="utf-8")
         if "os.environ" in text or "os.getenv" in text:

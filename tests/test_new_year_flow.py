@@ -22,9 +22,9 @@ import shutil
 
 import numpy as np
 import pandas as pd
+import project_paths as paths
 import pytest
 
-from nao_analysis import paths
 from nao_analysis.cli import main
 from nao_analysis.roll import new_edition
 

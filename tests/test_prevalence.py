@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pandas as pd
+import project_paths as paths
 import pytest
 
-from nao_analysis import paths
 from nao_analysis.analysis.prevalence import (
     chart_series,
     quoted_series,

@@ -4,10 +4,10 @@ validation, counts and display tables."""
 from __future__ import annotations
 
 import pandas as pd
+import project_paths as paths
 import pytest
 import yaml
 
-from nao_analysis import paths
 from nao_analysis.analysis.recommendations import (
     ASSESSMENTS,
     RECOMMENDATION_COLUMNS,

@@ -7,10 +7,10 @@ import os
 from pathlib import Path
 from urllib.parse import urlparse
 
+import project_paths as paths
 import pytest
 import yaml
 
-from nao_analysis import paths
 from nao_analysis.errors import SourceError
 from nao_analysis.settings import Settings
 from nao_analysis.sources.fetch import OFFICIAL_HOSTS, check_url_allowed

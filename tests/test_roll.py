@@ -11,7 +11,7 @@ import yaml
 from nao_analysis.cli import main
 from nao_analysis.editions import load_edition
 from nao_analysis.errors import EditionError, SourceError
-from nao_analysis.params import load_all
+from nao_analysis.figures import load_specs as load_all
 from nao_analysis.roll import (
     boundary_vintage_for_year,
     load_boundary_vintages,

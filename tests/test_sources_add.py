@@ -14,14 +14,14 @@ import yaml
 
 # tests/http_server.py is also loaded as a plugin (for its fixture), so let pytest rewrite it before importing it here.
 pytest.register_assert_rewrite("http_server")
+import project_paths as paths  # noqa: E402
 from http_server import Reply  # noqa: E402
 
-from nao_analysis import paths  # noqa: E402
 from nao_analysis.cli import main  # noqa: E402
 from nao_analysis.errors import ReaderError, SourceError  # noqa: E402
+from nao_analysis.manage_sources import add_source, detect_format  # noqa: E402
 from nao_analysis.settings import Settings  # noqa: E402
 from nao_analysis.sources import fetch, load_registry  # noqa: E402
-from nao_analysis.sources.manage import add_source, detect_format  # noqa: E402
 
 pytest_plugins = ["http_server"]
 

@@ -20,9 +20,9 @@ import yaml
 
 from nao_analysis.cli import main
 from nao_analysis.errors import SourceError
+from nao_analysis.manage_sources import add_source, max_bytes_for
 from nao_analysis.settings import Settings
 from nao_analysis.sources import fetch
-from nao_analysis.sources.manage import add_source, max_bytes_for
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -157,7 +157,7 @@ class TestNotMistaken:
     def test_deaths_workbook_is_not_taken_for_a_deflator(self, raw_file):
         from pathlib import Path
 
-        from nao_analysis.sources.manage import detect_format
+        from nao_analysis.manage_sources import detect_format
 
         workbook = Path(os.environ["NAO_DATA_MIRROR"]) / "ons-deaths" / "deathsrelatedtodrugpoisoningenglandandwales_2022reg.xlsx"
         try:
@@ -208,7 +208,7 @@ class TestConcurrencyAndSignals:
         script = textwrap.dedent(
             f"""
             import os, signal
-            from nao_analysis.sources import manage
+            from nao_analysis import manage_sources as manage
             from nao_analysis.cli import main
 
             def detect_then_terminated(path):

@@ -9,8 +9,8 @@ import pytest
 
 from nao_analysis.cli import main
 from nao_analysis.errors import SourceError
+from nao_analysis.manage_sources import add_source, remove_source
 from nao_analysis.settings import Settings
-from nao_analysis.sources.manage import add_source, remove_source
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import project_paths as paths
 import pytest
 import yaml
 
-from nao_analysis import paths
 from nao_analysis.analysis.stakeholders import (
     KIND_LABELS,
     RELATION_LABELS,

@@ -52,53 +52,6 @@ class TestUnmetNeedPercentage:
             tg.unmet_need_percentage(100.0, -1.0)
 
 
-class TestUnmetNeed:
-    def test_sample_denominators_are_means_of_three_whole_estimates(self, ocu):
-        # Each published denominator is (a + b + c) / 3 of whole-number estimates: three times it is whole.
-        thrice = ocu["denominator"] * tg.ESTIMATES_AVERAGED
-        assert np.allclose(thrice, thrice.round(), atol=1e-3)
-
-    def test_reproduces_a_published_row_from_its_ingredients(self, ocu):
-        row = ocu[(ocu["area_name"] == "Redcar and Cleveland") & (ocu["year"] == "2020-21")].iloc[0]
-        # The three estimates are not published separately; any three with the published mean give the same result.
-        total = round(row["denominator"] * 3)
-        estimates = [total // 3, total // 3, total - 2 * (total // 3)]
-        prevalence = pd.DataFrame(
-            {"area_code": row["area_code"], "estimate_period": ["2014-15", "2015-16", "2016-17"], "estimated_users": estimates}
-        )
-        treatment = pd.DataFrame({"area_code": [row["area_code"]], "in_treatment": [round(row["denominator"] - row["count"])]})
-        result = tg.unmet_need(prevalence, treatment).iloc[0]
-        published = (row["denominator"], row["count"], row["value"])
-        assert (result["denominator"], result["count"], result["value"]) == pytest.approx(published, abs=1e-6)
-
-    def test_averages_only_the_latest_three_estimates(self):
-        prevalence = pd.DataFrame(
-            {"area_code": "E1", "estimate_period": ["2011-12", "2014-15", "2015-16", "2016-17"], "estimated_users": [9000, 90, 100, 110]}
-        )
-        treatment = pd.DataFrame({"area_code": ["E1"], "in_treatment": [50]})
-        assert tg.unmet_need(prevalence, treatment).iloc[0]["denominator"] == 100
-
-    def test_fewer_than_three_estimates_leaves_no_value(self):
-        prevalence = pd.DataFrame({"area_code": "E1", "estimate_period": ["2015-16", "2016-17"], "estimated_users": [100, 110]})
-        treatment = pd.DataFrame({"area_code": ["E1"], "in_treatment": [50]})
-        result = tg.unmet_need(prevalence, treatment).iloc[0]
-        assert np.isnan(result["value"]) and result["note"] == "fewer than 3 prevalence estimates"
-
-    def test_area_without_estimates_is_kept_with_a_note(self):
-        prevalence = pd.DataFrame(
-            {"area_code": "E1", "estimate_period": ["2014-15", "2015-16", "2016-17"], "estimated_users": [90, 100, 110]}
-        )
-        treatment = pd.DataFrame({"area_code": ["E1", "E2"], "in_treatment": [50, 40]})
-        result = tg.unmet_need(prevalence, treatment).set_index("area_code")
-        assert result.loc["E2", "note"] == "no prevalence estimate"
-
-    def test_duplicate_estimate_is_refused(self):
-        prevalence = pd.DataFrame({"area_code": "E1", "estimate_period": ["2016-17", "2016-17"], "estimated_users": [100, 110]})
-        treatment = pd.DataFrame({"area_code": ["E1"], "in_treatment": [50]})
-        with pytest.raises(AnalysisError, match="two prevalence estimates"):
-            tg.unmet_need(prevalence, treatment)
-
-
 class TestRecomputePublishedRows:
     def test_rows_with_whole_treatment_numbers_match_exactly(self, ocu):
         rebuilt = tg.recompute_published_rows(ocu)
@@ -254,13 +207,6 @@ def boundaries_2021(raw_file):
     return read_ctyua_boundaries(raw_file("boundaries_ctyua_dec2021_buc"))
 
 
-@pytest.fixture(scope="session")
-def published_checks():
-    from nao_analysis.figure import published_checks
-
-    return published_checks("fig05")
-
-
 class TestMapFrame:
     def test_keeps_every_boundary_area(self, values_2020_21, boundaries_2021):
         assert len(tg.map_frame(values_2020_21, boundaries_2021)) == len(boundaries_2021)
@@ -277,31 +223,14 @@ class TestMapFrame:
             tg.map_frame(values_2020_21, without_hartlepool)
 
 
-class TestPublishedComparison:
-    def test_partial_sample_compares_nothing_and_says_source_unavailable_offline(self, values_2020_21, published_checks):
-        summary = tg.summarise(values_2020_21, threshold=48)
-        rows = tg.published_comparison(summary, published_checks, year="2020-21", indicator_id=INDICATOR, partial_coverage=True)
-        assert [r["rebuilt"] for r in rows] == [None] * 5
-        assert all(r["explanation"].startswith("source unavailable offline") for r in rows)
+class TestCompareAreaNames:
+    """Named areas in a reconciliation note: the report shortens some names."""
 
-    def test_covers_every_published_check(self, values_2020_21, published_checks):
-        summary = tg.summarise(values_2020_21, threshold=48)
-        rows = tg.published_comparison(summary, published_checks, year="2021-22", indicator_id=INDICATOR, partial_coverage=False)
-        assert {r["check"] for r in rows} == set(published_checks)
+    def test_shortened_published_name_matches_the_full_name(self):
+        rebuilt = ["Bournemouth, Christchurch and Poole", "City of London", "Dorset", "Rutland"]
+        assert tg.compare_area_names(["Bournemouth", "City of London", "Dorset", "Rutland"], rebuilt).startswith("areas as published")
 
-    def test_other_year_is_not_comparable(self, values_2020_21, published_checks):
+    def test_different_lowest_area_is_named_in_the_note(self, values_2020_21):
         summary = tg.summarise(values_2020_21, threshold=48)
-        rows = tg.published_comparison(summary, published_checks, year="2020-21", indicator_id=INDICATOR, partial_coverage=False)
-        assert all(r["rebuilt"] is None and r["explanation"].startswith("not comparable") for r in rows)
-
-    def test_shortened_published_name_matches_the_full_name(self, published_checks):
-        missing = ["Bournemouth, Christchurch and Poole", "City of London", "Dorset", "Rutland"]
-        summary = tg.TreatmentGapSummary(48, 150, 98, 28.0, ["Northumberland"], 78.0, ["Thurrock"], missing)
-        rows = tg.published_comparison(summary, published_checks, year="2021-22", indicator_id=INDICATOR, partial_coverage=False)
-        assert next(r for r in rows if r["check"] == "areas_no_data")["note"].startswith("areas as published")
-
-    def test_different_lowest_area_is_named_in_the_note(self, values_2020_21, published_checks):
-        summary = tg.summarise(values_2020_21, threshold=48)
-        rows = tg.published_comparison(summary, published_checks, year="2021-22", indicator_id=INDICATOR, partial_coverage=False)
-        note = next(r for r in rows if r["check"] == "min_pct")["note"]
+        note = tg.compare_area_names(["Northumberland"], summary.min_areas)
         assert "published but not rebuilt: Northumberland" in note and "rebuilt but not published: Middlesbrough" in note

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import nbformat
 
-from nao_analysis.params import load_all
+from nao_analysis.figures import load_specs as load_all
 from nao_analysis.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -38,7 +38,7 @@ from pathlib import Path
 started = time.perf_counter()
 edition, out = sys.argv[1], Path(sys.argv[2])
 from nao_analysis.editions import load_edition
-from nao_analysis.params import load_all
+from nao_analysis.figures import load_specs as load_all
 try:
     from nao_analysis.figures.runtime import run as run_recipe
     from nao_analysis.settings import Settings

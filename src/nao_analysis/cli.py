@@ -20,7 +20,7 @@ def _cmd_sources(args) -> int:
 
         return run_check(args.settings, online=args.online)
     if getattr(args, "sources_command", None) == "add":
-        from nao_analysis.sources.manage import add_source
+        from nao_analysis.manage_sources import add_source
 
         entry = add_source(
             args.id,
@@ -37,7 +37,7 @@ def _cmd_sources(args) -> int:
         print(f"added {entry.id}: {entry.primary.filename} sha256 {entry.primary.sha256} ({entry.primary.bytes:,} bytes)")
         return 0
     if getattr(args, "sources_command", None) == "remove":
-        from nao_analysis.sources.manage import remove_source
+        from nao_analysis.manage_sources import remove_source
 
         removed = remove_source(args.id, settings=args.settings)
         print(f"removed {removed.id}: its entry in the registry and its cached files")

@@ -51,7 +51,7 @@ WARM_UP = (
     "ipykernel.kernelapp",
     "ipykernel.ipkernel",
     "nao_analysis.charts",
-    "nao_analysis.figure",
+    "nao_analysis.figures.runtime",
     "nao_analysis.figures",
 )
 READY = b"ready\n"

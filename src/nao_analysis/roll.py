@@ -3,7 +3,7 @@
 Every year parameter of the base edition is moved on, then every source it names is re-chosen by **coverage**:
 what years the source's data holds, not which release it is.
 
-- financial years (fields typed :data:`~nao_analysis.params.FinancialYear`), calendar years (int fields named
+- financial years (fields typed :data:`~nao_analysis.years.FinancialYear`), calendar years (int fields named
   ``*_year``) and survey years (``2010/11``) move by N; a survey year with no survey
   (``data/manual/known_gaps.csv``: the CSEW had no 2020/21 year) moves on to the next real one;
 - ``boundary_vintage`` becomes the vintage in force in the figure's year (``data/manual/boundary_vintages.csv``);
@@ -39,9 +39,11 @@ import yaml
 
 from nao_analysis.editions import EDITION_NAME, EditionFile, parse_override
 from nao_analysis.errors import EditionError, SourceError
-from nao_analysis.params import FINANCIAL_YEAR, FigureSpec, _check_financial_year, load_all, shift_financial_year
+from nao_analysis.figures import FigureSpec
+from nao_analysis.figures import load_specs as load_all
 from nao_analysis.settings import Settings
 from nao_analysis.sources.registry import Registry, Source, load_registry
+from nao_analysis.years import FINANCIAL_YEAR, _check_financial_year, shift_financial_year
 
 VINTAGES_FILE = "boundary_vintages.csv"
 KNOWN_GAPS_FILE = "known_gaps.csv"
@@ -749,7 +751,7 @@ def roll_edition_values(
         unknown = sorted(set(values) - set(specs[figure_id].params.model_fields))
         if unknown:
             raise EditionError(
-                f"--set {figure_id}.{unknown[0]}: unknown parameter of {figure_id} - see src/nao_analysis/params/{figure_id}.py"
+                f"--set {figure_id}.{unknown[0]}: unknown parameter of {figure_id} - see src/nao_analysis/figures/{figure_id}.py"
             )
     context = RollContext.load(settings, registry)
     rolled = RolledEdition({}, [], [], {}, {}, {})

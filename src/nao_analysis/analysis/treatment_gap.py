@@ -58,76 +58,6 @@ def unmet_need_percentage(estimated_users, in_treatment):
     return result if np.ndim(result) else float(result)
 
 
-def unmet_need(prevalence: pd.DataFrame, in_treatment: pd.DataFrame, *, estimates: int = ESTIMATES_AVERAGED) -> pd.DataFrame:
-    """Compute the unmet-need percentage per area from prevalence estimates and numbers in treatment.
-
-    Parameters
-    ----------
-    prevalence : DataFrame
-        One row per area and estimate: ``area_code``, ``estimate_period`` (sortable, e.g. ``"2016-17"``),
-        ``estimated_users``.
-    in_treatment : DataFrame
-        One row per area: ``area_code``, ``in_treatment``.
-    estimates : int
-        How many of the latest estimates to average (3 in the published method).
-
-    Returns
-    -------
-    DataFrame
-        One row per area in either input: ``area_code``, ``estimate_periods`` (the periods averaged),
-        ``denominator`` (their mean), ``in_treatment``, ``count`` (denominator minus in treatment),
-        ``value`` (%), ``unit`` and ``note`` (why ``value`` is missing, else empty).
-
-    Raises
-    ------
-    AnalysisError
-        If a column is missing, an area has two estimates for one period or two treatment numbers.
-    """
-    for frame, columns, what in (
-        (prevalence, ("area_code", "estimate_period", "estimated_users"), "prevalence"),
-        (in_treatment, ("area_code", "in_treatment"), "in_treatment"),
-    ):
-        absent = [c for c in columns if c not in frame.columns]
-        if absent:
-            raise AnalysisError(f"unmet_need: {what} lacks column(s) {', '.join(absent)}")
-    if estimates < 1:
-        raise AnalysisError(f"unmet_need: estimates must be at least 1 (got {estimates})")
-    duplicated = prevalence.duplicated(["area_code", "estimate_period"])
-    if duplicated.any():
-        row = prevalence[duplicated].iloc[0]
-        raise AnalysisError(
-            f"unmet_need: two prevalence estimates for {row['area_code']} in {row['estimate_period']} - keep one per period"
-        )
-    if in_treatment["area_code"].duplicated().any():
-        code = in_treatment.loc[in_treatment["area_code"].duplicated(), "area_code"].iloc[0]
-        raise AnalysisError(f"unmet_need: two treatment numbers for {code} - give one per area")
-
-    latest = prevalence.dropna(subset=["estimated_users"]).sort_values("estimate_period").groupby("area_code").tail(estimates)
-    grouped = latest.groupby("area_code")
-    means = pd.DataFrame(
-        {
-            "estimate_periods": grouped["estimate_period"].agg(lambda s: ", ".join(map(str, s))),
-            "estimates_used": grouped["estimated_users"].size(),
-            "denominator": grouped["estimated_users"].mean(),
-        }
-    ).reset_index()
-    result = means.merge(in_treatment[["area_code", "in_treatment"]], on="area_code", how="outer")
-    too_few = result["estimates_used"].fillna(0) < estimates
-    result.loc[too_few, "denominator"] = np.nan
-    result["count"] = result["denominator"] - result["in_treatment"]
-    complete = result["denominator"].notna() & result["in_treatment"].notna()
-    result["value"] = np.nan
-    if complete.any():
-        result.loc[complete, "value"] = unmet_need_percentage(result.loc[complete, "denominator"], result.loc[complete, "in_treatment"])
-    result["note"] = ""
-    result.loc[result["in_treatment"].isna(), "note"] = "no number in treatment"
-    result.loc[result["estimates_used"].isna(), "note"] = "no prevalence estimate"
-    result.loc[too_few & result["estimates_used"].notna(), "note"] = f"fewer than {estimates} prevalence estimates"
-    result["unit"] = "%"
-    columns = ["area_code", "estimate_periods", "denominator", "in_treatment", "count", "value", "unit", "note"]
-    return result[columns].sort_values("area_code").reset_index(drop=True)
-
-
 def recompute_published_rows(rows: pd.DataFrame) -> pd.DataFrame:
     """Check the API's values: rebuild each row's percentage from its published count and denominator.
 
@@ -389,11 +319,6 @@ def map_classes(breaks: Sequence[float], *, unit: str = "%") -> tuple[list[float
 
 #: What the published figure shows (HC 1864, Figure 5 title and paragraph 1.6): only a run of the same year,
 #: indicator and threshold is comparable with its numbers.
-PUBLISHED_YEAR = "2021-22"
-PUBLISHED_INDICATOR_ID = 93517
-PUBLISHED_THRESHOLD = 48.0
-
-
 def map_frame(values: pd.DataFrame, boundaries):
     """Join area values to boundaries by ONS code; every boundary area is kept (NaN value = no data).
 
@@ -450,63 +375,3 @@ def compare_area_names(published: Sequence[str], rebuilt: Sequence[str]) -> str:
     if extra:
         parts.append(f"rebuilt but not published: {', '.join(extra)}")
     return "; ".join(parts)
-
-
-def published_comparison(
-    summary: TreatmentGapSummary,
-    checks: dict[str, dict],
-    *,
-    year: str,
-    indicator_id: int,
-    partial_coverage: bool,
-) -> list[dict]:
-    """Rebuilt values for the published checks of Figure 5, or None with the reason they cannot be compared.
-
-    Parameters
-    ----------
-    summary : TreatmentGapSummary
-        This run's summary.
-    checks : dict
-        ``data/manual/published/fig05.yaml`` rows by check id (``published_areas`` lists the named areas).
-    year, indicator_id : str, int
-        What this run maps; only 2021-22 and indicator 93517 are comparable with the report.
-    partial_coverage : bool
-        True when the data are a partial extract (the offline sample): nothing is compared.
-
-    Returns
-    -------
-    list of dict
-        ``check``, ``rebuilt`` (None when not comparable), ``explanation`` (the reason, or None) and ``note``
-        (named areas compared with the published ones), ready for ``Figure.reconcile``.
-    """
-    reason = None
-    if partial_coverage:
-        reason = (
-            f"source unavailable offline: only a partial sample of indicator {indicator_id} is available here, "
-            f"without {PUBLISHED_YEAR} data"
-        )
-    elif (year, indicator_id) != (PUBLISHED_YEAR, PUBLISHED_INDICATOR_ID):
-        reason = (
-            f"not comparable: this run maps indicator {indicator_id} in {year}; "
-            f"the report maps {PUBLISHED_INDICATOR_ID} in {PUBLISHED_YEAR}"
-        )
-    elif summary.threshold != PUBLISHED_THRESHOLD:
-        reason = f"not comparable: this run counts areas at or above {summary.threshold:g}%; the report {PUBLISHED_THRESHOLD:g}%"
-    rebuilt = {
-        "areas_at_or_above_threshold": (summary.areas_at_or_above, None),
-        "areas_total": (summary.areas_total, None),
-        "min_pct": (summary.min_pct, summary.min_areas),
-        "max_pct": (summary.max_pct, summary.max_areas),
-        "areas_no_data": (len(summary.missing_areas), summary.missing_areas),
-    }
-    rows = []
-    for check, (value, names) in rebuilt.items():
-        if check not in checks:
-            continue
-        if reason:
-            rows.append({"check": check, "rebuilt": None, "explanation": reason, "note": None})
-            continue
-        published_names = checks[check].get("published_areas")
-        note = compare_area_names(published_names, names) if published_names is not None and names is not None else None
-        rows.append({"check": check, "rebuilt": value, "explanation": None, "note": note})
-    return rows

@@ -17,19 +17,10 @@ from nao_analysis.sources.policy import OFFICIAL_HOSTS, check_url_allowed, max_b
 from nao_analysis.sources.provenance import (
     Provenance,
     cache_path,
-    discard,
-    drop_cached,
-    install,
-    new_temp,
-    now,
     provenance_path,
     sha256_of,
 )
 from nao_analysis.sources.resolve import ROUTES, Resolved, fetch, fetch_file, route_kind, status
-
-# TRANSITION: sources/manage.py still imports these private names from here; it should import the public
-# ones from nao_analysis.sources.provenance (and pass settings), after which these aliases go.
-_discard, _drop_cached, _install, _new_temp, _now = discard, drop_cached, install, new_temp, now
 
 __all__ = [
     "OFFICIAL_HOSTS",

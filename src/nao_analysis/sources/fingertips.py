@@ -18,7 +18,6 @@ from datetime import date
 from pathlib import Path
 from urllib.parse import urlencode
 
-from nao_analysis import paths
 from nao_analysis.errors import DownloadError, SourceError
 from nao_analysis.settings import DEFAULT_FINGERTIPS_BASE_URL, Settings
 from nao_analysis.sources.policy import check_url_allowed
@@ -98,8 +97,9 @@ def load_area_types(path: Path | Settings | None = None) -> list[AreaType]:
     """
     if isinstance(path, Settings):
         path = path.manual_dir / AREA_TYPES_FILE
-    # TRANSITION: callers not yet handed the settings pass nothing.
-    path = Path(path or paths.manual_dir() / AREA_TYPES_FILE)
+    if path is None:
+        raise TypeError("load_area_types needs the run's settings (or the table's path)")
+    path = Path(path)
     try:
         with open(path, newline="", encoding="utf-8") as handle:
             rows = list(csv.DictReader(handle))
@@ -152,7 +152,9 @@ def area_type_for_year(year: str, area_types: list[AreaType] | None = None) -> A
         raise SourceError(f"year {year!r}: not a financial year - write it like 2021-22")
     start = int(match.group(1))
     first_day = date(start, 4, 1)
-    for area_type in area_types if area_types is not None else load_area_types():
+    if area_types is None:
+        raise TypeError("area_type_for_year needs the area-type table (load_area_types(settings))")
+    for area_type in area_types:
         if area_type.covers(first_day):
             return area_type
     raise SourceError(f"year {year!r}: no Fingertips area type covers {first_day} - add a row to data/manual/{AREA_TYPES_FILE}")

@@ -12,7 +12,6 @@ from urllib.parse import urlparse
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from nao_analysis import paths
 from nao_analysis.errors import SourceError
 from nao_analysis.settings import Settings
 
@@ -325,7 +324,7 @@ class Registry(BaseModel):
             if source.id == source_id:
                 return source
         known = ", ".join(sorted(s.id for s in self.sources))
-        raise SourceError(f"{paths.registry_path()}: no source with id {source_id!r} - known ids: {known}")
+        raise SourceError(f"data/sources.yaml: no source with id {source_id!r} - known ids: {known}")
 
     def ids(self) -> list[str]:
         return [s.id for s in self.sources]
@@ -357,17 +356,20 @@ def _load_registry_cached(path: Path, mtime: float) -> Registry:
     return registry
 
 
-def _registry_file(where: Settings | Path | None) -> Path:
-    # TRANSITION: callers not yet handed the settings pass nothing (or a path) and get paths' answer.
+def _registry_file(where: Settings | Path) -> Path:
     if isinstance(where, Settings):
         return where.sources_file
-    return Path(where or paths.registry_path())
+    if where is None:
+        raise TypeError("load_registry needs the run's settings (or the registry file's path)")
+    return Path(where)
 
 
-def _pins_file(where: Settings | Path | None) -> Path:
+def _pins_file(where: Settings | Path) -> Path:
     if isinstance(where, Settings):
         return where.pins_file
-    return Path(where or paths.pins_path())
+    if where is None:
+        raise TypeError("the pins file needs the run's settings (or its path)")
+    return Path(where)
 
 
 def load_registry(settings: Settings | Path | None = None) -> Registry:

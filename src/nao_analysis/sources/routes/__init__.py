@@ -57,10 +57,8 @@ class RouteChoice:
 
 def official_hosts() -> frozenset[str]:
     """The publishers' hosts the fetch layer allows (one allowlist for the whole package)."""
-    try:
-        from nao_analysis.sources.policy import OFFICIAL_HOSTS  # type: ignore[import-not-found]
-    except ImportError:
-        from nao_analysis.sources.fetch import OFFICIAL_HOSTS
+    from nao_analysis.sources.policy import OFFICIAL_HOSTS
+
     return frozenset(OFFICIAL_HOSTS)
 
 
@@ -80,7 +78,13 @@ def _is_loopback(origin: str) -> bool:
 
 
 def check_url(url: str, settings: Settings, where: str) -> None:
-    """Refuse anything but HTTPS to an official publisher (or a loopback origin the settings allow)."""
+    """Refuse anything but HTTPS to an official publisher (or a loopback origin the settings allow).
+
+    The fetch layer's own check comes first: it judges the host as urllib3 connects, and refuses backslashes,
+    userinfo and '@' tricks; the lines below only add the route's own wording."""
+    from nao_analysis.sources.policy import check_url_allowed
+
+    check_url_allowed(url, where, settings)
     parsed = urlparse(url)
     if _origin(url) in settings.extra_allowed_origins and _is_loopback(_origin(url)):
         return

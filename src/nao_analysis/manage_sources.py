@@ -1,4 +1,5 @@
-"""Change the registry: ``nao-analysis sources add <id> --url URL | --file PATH`` and ``sources remove <id>``.
+"""Change the registry (above the sources and readers layers: a file is recognised by the readers before it is
+registered): ``nao-analysis sources add <id> --url URL | --file PATH`` and ``sources remove <id>``.
 
 ``add`` fetches (or copies) the file into a temporary file beside its final place, recognises it **by content**
 with the project's readers (a file no reader recognises is refused), checks every ``--serves`` value the content
@@ -209,7 +210,8 @@ def _area_type_of(label: str) -> int | None:
     from nao_analysis.sources.fingertips import load_area_types
 
     wanted = " ".join(label.split()).lower()
-    matches = [a.area_type_id for a in load_area_types() if a.description.lower().startswith(wanted)] if wanted else []
+    # The area-type table is the project's own data (data/manual), not the user's; the default settings find it.
+    matches = [a.area_type_id for a in load_area_types(Settings()) if a.description.lower().startswith(wanted)] if wanted else []
     return matches[0] if len(matches) == 1 else None
 
 
