@@ -10,15 +10,16 @@ import pytest
 import yaml
 
 from nao_analysis.errors import AnalysisError, ReaderError
-from nao_analysis.report.key_facts import (
+from nao_analysis.figures.key_facts import (
     BASIS_QUOTED,
     BASIS_RECOMPUTED,
     RECONCILIATION_COLUMNS,
     STATUS_NOT_BUILT,
-    key_facts_html,
     key_facts_table,
     load_key_facts,
+    write_key_facts,
 )
+from nao_analysis.report.key_facts import key_facts_html
 
 KEY_FACTS = paths.manual_dir() / "key_facts.yaml"
 FACTS = load_key_facts(KEY_FACTS)
@@ -155,3 +156,14 @@ class TestKeyFactsHtml:
         recomputed = sum(f.recomputed_by is not None for f in FACTS)
         assert markup.count("Recomputed by fig") == recomputed
         assert markup.count("Quoted: ") == len(FACTS) - recomputed
+
+
+class TestKeyFactsRecord:
+    def test_the_build_record_holds_every_fact_and_the_facts_file_hash(self, tmp_path):
+        import hashlib
+        import json
+
+        target = write_key_facts(KEY_FACTS.parent, tmp_path, [])
+        record = json.loads(target.read_text())
+        assert [f["fact"] for f in record["facts"]] == [f.id for f in FACTS]
+        assert record["inputs"]["manual:key_facts.yaml"]["sha256"] == hashlib.sha256(KEY_FACTS.read_bytes()).hexdigest()

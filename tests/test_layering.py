@@ -85,7 +85,7 @@ def test_no_setting_is_read_from_the_environment_below_the_cli():
     for path in PACKAGE.rglob("*.py"):
         if path.name in ("settings.py", "cli.py") or "__pycache__" in path.parts:
             continue
-        for name in ("environ.get(\"NAO_", "environ[\"NAO_", "getenv(\"NAO_"):
+        for name in ('environ.get("NAO_', 'environ["NAO_', 'getenv("NAO_'):
             if name in path.read_text(encoding="utf-8"):
                 offenders.append(str(path.relative_to(PACKAGE)))
     assert not offenders, offenders

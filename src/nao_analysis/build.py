@@ -202,7 +202,13 @@ def site_key(settings: Settings, edition: str, results: list[FigureResult]) -> s
         stamp_file = _stamp_path(settings, edition, result.figure)
         state = "current" if result.status in (BUILT, UP_TO_DATE) else f"{result.status}: {result.message}"
         stamps.append((result.figure, state, stamp_file.read_text() if stamp_file.exists() else ""))
-    return hash_bytes(hash_tree(PACKAGE_DIR / "report", "*.py").encode(), hash_json(stamps).encode())
+    # The key facts are joined when the site is written, so their manual table counts here too.
+    facts = settings.manual_dir / "key_facts.yaml"
+    return hash_bytes(
+        hash_tree(PACKAGE_DIR / "report", "*.py").encode(),
+        hash_json(stamps).encode(),
+        facts.read_bytes() if facts.exists() else b"",
+    )
 
 
 def _stamp_path(settings: Settings, edition: str, figure: str) -> Path:
@@ -724,7 +730,11 @@ def _write_site_if_needed(settings: Settings, edition: Edition, result: BuildRes
     site_current = site_stamp.exists() and site_stamp.read_text() == key and index.exists()
     if not ran and site_current:
         return
-    write_reconciliation(settings, edition.name, result.results)
+    reconciliation = write_reconciliation(settings, edition.name, result.results)
+    from nao_analysis.figures.key_facts import write_key_facts
+
+    with open(reconciliation, newline="", encoding="utf-8") as handle:
+        write_key_facts(settings.manual_dir, settings.reports_dir(edition.name), csv.DictReader(handle))
     write_manifest(settings, edition, result.results, result.seconds, overrides)
     from nao_analysis.report.site import write_site
 

@@ -443,18 +443,17 @@ def unbuilt_section(figure: str, status: str, message: str, rows: Sequence[dict[
     )
 
 
-def key_facts_section(rows: Sequence[dict[str, str]], facts_file: Path) -> str:
-    """The report's key facts joined to the reconciliation, collapsed under one line (empty if there is no facts file)."""
-    if not facts_file.exists():
+def key_facts_section(record_file: Path) -> str:
+    """The report's key facts as the build joined them to the reconciliation (``key_facts.json``), collapsed under one
+    line; empty when the build wrote no key-facts record."""
+    if not record_file.exists():
         return ""
     try:
         import pandas as pd
 
-        from nao_analysis.report.key_facts import key_facts_html, key_facts_table, load_key_facts
+        from nao_analysis.report.key_facts import key_facts_html
 
-        columns = ["check", "figure", "published", "rebuilt", "tolerance", "unit", "status", "note"]
-        frame = pd.DataFrame(list(rows)) if rows else pd.DataFrame(columns=columns)
-        table = key_facts_table(load_key_facts(facts_file), frame)
+        table = pd.DataFrame(json.loads(record_file.read_text(encoding="utf-8"))["facts"])
         inner = key_facts_html(table)
         summary = f"Key facts of the report ({len(table)}: which the suite recomputes and which it quotes)"
     except Exception as exc:  # the index must still render; the problem is shown, not hidden
@@ -719,7 +718,7 @@ def write_site(edition, results, settings=None) -> Path:
             sections[result.figure] = figure_section(result.record, files, rows)
         else:
             sections[result.figure] = unbuilt_section(result.figure, result.status, result.message, rows)
-    key_facts = key_facts_section(rows, settings.manual_dir / "key_facts.yaml")
+    key_facts = key_facts_section(site_dir / "key_facts.json")
     write_text(
         site_dir / "index.html",
         render_page(
