@@ -47,8 +47,11 @@ browser-deps:
 	  || echo "browser-deps: could not install chromium - tests/test_browser.py will skip" >&2; \
 	else echo "browser-deps: /usr/bin/chromium missing and not root - tests/test_browser.py will skip" >&2; fi
 
+# Containers run as root, which Jupyter refuses without --allow-root; the URL (with its token) is printed on start.
 lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir notebooks --ServerApp.open_browser=False
+	@echo "JupyterLab on notebooks/: open the http://127.0.0.1:8888/lab?token=... URL printed below"
+	$(BIN)/jupyter lab --notebook-dir notebooks --ServerApp.open_browser=False --ServerApp.ip=127.0.0.1 \
+	  $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
 
 bench: $(STAMP)
 	$(BIN)/python tools/bench.py

@@ -26,9 +26,14 @@ def _one_line_errors() -> None:
 
     def handler(shell, etype, value, tb, tb_offset=None):
         status = "skipped" if issubclass(etype, SourceUnavailableError) else "failed"
-        print(f"{status}: {value}")
-        # Keep the error visible to papermill, which decides skipped/failed from the exception's name.
-        return shell.InteractiveTB.get_exception_only(etype, value)
+        line = f"{status}: {value}"
+        # The kernel's error message keeps the exception's name (papermill and the build read it to tell
+        # skipped from failed); only the traceback shown is cut to the one line.
+        if hasattr(shell, "_showtraceback"):
+            shell._showtraceback(etype, value, [line])
+        else:
+            print(line)
+        return [line]
 
     shell.set_custom_exc((NaoError,), handler)
 

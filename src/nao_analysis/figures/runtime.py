@@ -263,7 +263,7 @@ def run(
         resolved = Settings.from_json(settings)
     else:
         resolved = Settings.from_environment()
-    out = Path(output_dir) if output_dir else resolved.project_root / SCRATCH / edition
+    out = Path(output_dir) if output_dir else resolved.output_root / SCRATCH / edition
     ctx = prepare(figure_id, settings=resolved, edition=edition, overrides=overrides)
     result = execute(ctx)
     write_outputs(ctx, result, out)
