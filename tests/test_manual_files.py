@@ -54,3 +54,23 @@ def test_missing_file_is_refused_with_one_line(project):
 
 def test_real_project_tables_resolve():
     assert resolve_manual("ro_line_mapping.csv", Settings()).is_file()
+
+
+class TestRecipesReadManualTablesInsideDataManualOnly:
+    @pytest.mark.parametrize("value", ["/etc/passwd", "../sources.yaml", "published/../../sources.yaml"])
+    def test_a_table_parameter_outside_data_manual_fails_the_figure_in_one_line(self, settings, value):
+        from nao_analysis.figures.runtime import execute, prepare
+
+        with pytest.raises(EditionError, match="fig07: manual file") as raised:
+            execute(prepare("fig07", settings=settings, edition="offline", overrides={"fig07.table": value}))
+        assert "\n" not in str(raised.value)
+
+    def test_the_table_read_is_recorded_with_its_hash(self, settings):
+        import hashlib
+
+        from nao_analysis.figures.runtime import execute, prepare
+
+        ctx = prepare("fig07", settings=settings, edition="offline")
+        execute(ctx)
+        table = settings.manual_dir / ctx.params.table
+        assert ctx.inputs[f"manual:{ctx.params.table}"]["sha256"] == hashlib.sha256(table.read_bytes()).hexdigest()

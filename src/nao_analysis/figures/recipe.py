@@ -230,21 +230,13 @@ class FigureContext:
         return resolved.path
 
     def manual_path(self, name: str) -> Path:
-        """A file under ``data/manual/``; anything else (absolute, ``..``, a symlink out) is refused."""
-        root = self.settings.manual_dir.resolve()
-        candidate = Path(name)
-        if candidate.is_absolute() or ".." in candidate.parts or not name:
-            raise EditionError(
-                f"{self.figure_id}: manual table {name!r} is not a file name under data/manual/ - give a name such as 'ro_line_mapping.csv'"
-            )
-        path = (root / candidate).resolve()
-        if not path.is_relative_to(root):
-            raise EditionError(f"{self.figure_id}: manual table {name!r} leads outside data/manual/ - use a file inside data/manual/")
-        if not path.is_file():
-            raise EditionError(
-                f"data/manual/{name}: no such manual table for {self.figure_id} - add it (with its citation) or fix the parameter"
-            )
-        return path
+        """A file under ``data/manual/``; anything else (absolute, ``..``, a symlink out) is refused in one line."""
+        from nao_analysis.manual import resolve_manual
+
+        try:
+            return resolve_manual(name, self.settings)
+        except EditionError as exc:
+            raise EditionError(f"{self.figure_id}: {exc}") from None
 
     def read_manual(self, name: str, schema: Callable[[Any], Any] | None = None, **read_options: Any):
         """Read a manual table (CSV as strings, YAML as data), validate it with ``schema`` and record its sha256."""
