@@ -254,7 +254,9 @@ def simulated_build(internet, tmp_path_factory):
         patch.setenv("NAO_SOURCES_FILE", str(root / "sources.yaml"))
         patch.setenv("NAO_OUTPUT_ROOT", str(root / "out"))
         patch.setenv("NAO_DOWNLOAD_RETRIES", "1")
-        yield build("offline", jobs=2, force=True, log=lambda *_: None)
+        from nao_analysis.settings import Settings
+
+        yield build("offline", Settings.from_environment(), jobs=2, force=True, log=lambda *_: None)
 
 
 @pytest.mark.skipif(not _fetch_takes_settings(), reason="the fetch layer does not take settings yet (its split is merged separately)")
@@ -270,3 +272,10 @@ class TestBuildThroughTheSimulatedInternet:
     def test_skipped_figures_name_only_sources_without_a_simulated_download(self, simulated_build):
         messages = " ".join(r.message for r in simulated_build.results if r.status == "skipped")
         assert [source_id for source_id in EXPECTED_OUTCOMES if source_id in messages] == []
+
+    def test_a_figure_whose_inputs_all_have_official_downloads_is_built_from_them(self, simulated_build):
+        # Figure 2 of `offline` reads the official ONS 2022- and 2016-registrations workbooks, both with routes.
+        fig02 = next(r for r in simulated_build.results if r.figure == "fig02")
+        assert fig02.status == "built", fig02.message
+        origins = {i.get("resolved_from") for i in fig02.record["inputs"].values() if not str(i.get("kind")) == "manual"}
+        assert origins == {"download"}
