@@ -277,5 +277,5 @@ class TestBuildThroughTheSimulatedInternet:
         # Figure 2 of `offline` reads the official ONS 2022- and 2016-registrations workbooks, both with routes.
         fig02 = next(r for r in simulated_build.results if r.figure == "fig02")
         assert fig02.status == "built", fig02.message
-        origins = {i.get("resolved_from") for i in fig02.record["inputs"].values() if not str(i.get("kind")) == "manual"}
+        origins = {i.get("resolved_from") for i in fig02.record["inputs"].values() if str(i.get("kind")) != "manual"}
         assert origins == {"download"}
