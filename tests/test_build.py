@@ -16,6 +16,18 @@ from nao_analysis.settings import Settings
 
 QUIET = {"log": lambda *_: None, "kernels": "fresh"}
 
+#: What a figure notebook does with the project's own errors: one printed line instead of a traceback.
+ONE_LINE_ERRORS = """
+from IPython import get_ipython
+from nao_analysis.errors import NaoError, SourceUnavailableError
+
+def one_line(shell, etype, value, tb, tb_offset=None):
+    print(f"{'skipped' if issubclass(etype, SourceUnavailableError) else 'failed'}: {value}")
+    return shell.InteractiveTB.get_exception_only(etype, value)
+
+get_ipython().set_custom_exc((NaoError,), one_line)
+"""
+
 
 @pytest.fixture(scope="module")
 def output_root(tmp_path_factory):
@@ -151,6 +163,26 @@ class TestStatusesStayDistinct:
         result = build("offline", settings, only=["fig02"], **QUIET)
         skipped = {r.figure: r for r in result.results}["fig02"]
         assert (skipped.status, skipped.message) == ("skipped", "source unavailable: x.ods: not cached and offline")
+
+    @pytest.mark.parametrize(
+        ("error", "status", "message"),
+        [
+            (
+                "AnalysisError('x.csv: no rows for 2031 - choose years it covers')",
+                "failed",
+                "x.csv: no rows for 2031 - choose years it covers",
+            ),
+            ("SourceUnavailableError('x.ods: not cached, offline')", "skipped", "source unavailable: x.ods: not cached, offline"),
+        ],
+    )
+    def test_an_error_a_notebook_shows_as_one_line_keeps_its_status_and_words(
+        self, tmp_path, monkeypatch, raw_file, error, status, message
+    ):
+        body = f"from nao_analysis.errors import AnalysisError, SourceUnavailableError\nraise {error}"
+        settings = make_project(tmp_path, monkeypatch, {"fig02": tiny_notebook("fig02", body, setup=ONE_LINE_ERRORS)})
+        result = build("offline", settings, only=["fig02"], **QUIET)
+        outcome = {r.figure: r for r in result.results}["fig02"]
+        assert (outcome.status, outcome.message) == (status, message)
 
     def test_a_not_applicable_check_is_carried_through(self, tmp_path, monkeypatch, raw_file):
         row = {"check": "deaths_2021", "figure": "fig02", "published": 2846, "rebuilt": None, "status": "not applicable"}
