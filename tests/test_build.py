@@ -86,9 +86,11 @@ class TestOfflineBuild:
         assert manifest["package_versions"]["pandas"]
         assert manifest["git_commit"]
 
-    def test_third_party_extract_is_stamped_on_the_figure(self, offline_build, output_root):
-        record = json.loads((output_root / "reports" / "offline" / "fig02_drug_misuse_deaths.json").read_text())
-        assert "third party" in record["banner"]
+    def test_third_party_extracts_are_stamped_on_their_figures(self, offline_build, output_root):
+        for stem in ("fig02_drug_misuse_deaths", "fig04_adults_in_drug_treatment"):
+            record = json.loads((output_root / "reports" / "offline" / f"{stem}.json").read_text())
+            third_party = any(i.get("kind") == "third_party_extract" for i in record["inputs"].values())
+            assert ("third party" in record["banner"]) == third_party, stem
 
     def test_html_hides_code(self, offline_build, output_root):
         page = (output_root / "reports" / "offline" / "fig02_drug_misuse_deaths.html").read_text()
@@ -234,8 +236,10 @@ class TestWhatTriggersARebuild:
         assert (statuses(result)["fig02"], statuses(result)["fig06"]) == ("up to date", "up to date")
 
     def test_changing_a_named_source_rebuilds_only_its_figure(self, built, registry_copy):
+        named = record_of(built, "offline", "fig02")["params"]["source"]
+
         def retitle(sources):
-            source = next(s for s in sources if s["id"] == "ons_drug_deaths_england_2023reg_extract")
+            source = next(s for s in sources if s["id"] == named)
             source["title"] += " (corrected)"
 
         self._edit_registry(registry_copy, retitle)
