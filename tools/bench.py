@@ -33,21 +33,23 @@ REPEAT = int(os.environ.get("BENCH_REPEAT", "2"))
 JOBS = os.environ.get("BENCH_JOBS", "")
 
 BARE_SCRIPT = r"""
-import json, sys, time, resource
+import inspect, json, sys, time, resource
 from pathlib import Path
 started = time.perf_counter()
 edition, out = sys.argv[1], Path(sys.argv[2])
 from nao_analysis.editions import load_edition
 from nao_analysis.params import load_all
+from nao_analysis.settings import Settings
 try:
     from nao_analysis.figures.runtime import run as run_recipe
-    from nao_analysis.settings import Settings
 except ImportError:
     run_recipe = None
+settings = Settings.from_environment()
+given = {"settings": settings} if "settings" in inspect.signature(load_edition).parameters else {}
 specs = load_all()
-for figure_id in load_edition(edition).figures:
+for figure_id in load_edition(edition, **given).figures:
     if run_recipe is not None:
-        run_recipe(figure_id, edition=edition, output_dir=out / figure_id, settings=Settings.from_environment())
+        run_recipe(figure_id, edition=edition, output_dir=out / figure_id, settings=settings)
     else:
         notebook = json.loads((Path("notebooks") / specs[figure_id].notebook).read_text())
         namespace = {"__name__": "__bench__"}
