@@ -16,6 +16,18 @@ from nao_analysis.settings import Settings
 
 QUIET = {"log": lambda *_: None, "kernels": "fresh"}
 
+#: What a figure notebook does with the project's own errors: one printed line instead of a traceback.
+ONE_LINE_ERRORS = """
+from IPython import get_ipython
+from nao_analysis.errors import NaoError, SourceUnavailableError
+
+def one_line(shell, etype, value, tb, tb_offset=None):
+    print(f"{'skipped' if issubclass(etype, SourceUnavailableError) else 'failed'}: {value}")
+    return shell.InteractiveTB.get_exception_only(etype, value)
+
+get_ipython().set_custom_exc((NaoError,), one_line)
+"""
+
 
 @pytest.fixture(scope="module")
 def output_root(tmp_path_factory):
@@ -74,9 +86,11 @@ class TestOfflineBuild:
         assert manifest["package_versions"]["pandas"]
         assert manifest["git_commit"]
 
-    def test_third_party_extract_is_stamped_on_the_figure(self, offline_build, output_root):
-        record = json.loads((output_root / "reports" / "offline" / "fig02_drug_misuse_deaths.json").read_text())
-        assert "third party" in record["banner"]
+    def test_third_party_extracts_are_stamped_on_their_figures(self, offline_build, output_root):
+        for stem in ("fig02_drug_misuse_deaths", "fig04_adults_in_drug_treatment"):
+            record = json.loads((output_root / "reports" / "offline" / f"{stem}.json").read_text())
+            third_party = any(i.get("kind") == "third_party_extract" for i in record["inputs"].values())
+            assert ("third party" in record["banner"]) == third_party, stem
 
     def test_html_hides_code(self, offline_build, output_root):
         page = (output_root / "reports" / "offline" / "fig02_drug_misuse_deaths.html").read_text()
@@ -152,6 +166,26 @@ class TestStatusesStayDistinct:
         skipped = {r.figure: r for r in result.results}["fig02"]
         assert (skipped.status, skipped.message) == ("skipped", "source unavailable: x.ods: not cached and offline")
 
+    @pytest.mark.parametrize(
+        ("error", "status", "message"),
+        [
+            (
+                "AnalysisError('x.csv: no rows for 2031 - choose years it covers')",
+                "failed",
+                "x.csv: no rows for 2031 - choose years it covers",
+            ),
+            ("SourceUnavailableError('x.ods: not cached, offline')", "skipped", "source unavailable: x.ods: not cached, offline"),
+        ],
+    )
+    def test_an_error_a_notebook_shows_as_one_line_keeps_its_status_and_words(
+        self, tmp_path, monkeypatch, raw_file, error, status, message
+    ):
+        body = f"from nao_analysis.errors import AnalysisError, SourceUnavailableError\nraise {error}"
+        settings = make_project(tmp_path, monkeypatch, {"fig02": tiny_notebook("fig02", body, setup=ONE_LINE_ERRORS)})
+        result = build("offline", settings, only=["fig02"], **QUIET)
+        outcome = {r.figure: r for r in result.results}["fig02"]
+        assert (outcome.status, outcome.message) == (status, message)
+
     def test_a_not_applicable_check_is_carried_through(self, tmp_path, monkeypatch, raw_file):
         row = {"check": "deaths_2021", "figure": "fig02", "published": 2846, "rebuilt": None, "status": "not applicable"}
         settings = make_project(tmp_path, monkeypatch, {"fig02": tiny_notebook("fig02", rows=[row])})
@@ -202,8 +236,10 @@ class TestWhatTriggersARebuild:
         assert (statuses(result)["fig02"], statuses(result)["fig06"]) == ("up to date", "up to date")
 
     def test_changing_a_named_source_rebuilds_only_its_figure(self, built, registry_copy):
+        named = record_of(built, "offline", "fig02")["params"]["source"]
+
         def retitle(sources):
-            source = next(s for s in sources if s["id"] == "ons_drug_deaths_england_2023reg_extract")
+            source = next(s for s in sources if s["id"] == named)
             source["title"] += " (corrected)"
 
         self._edit_registry(registry_copy, retitle)

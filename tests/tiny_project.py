@@ -42,15 +42,16 @@ record = {{
 """
 
 
-def tiny_notebook(figure_id: str, body: str = "", rows: list[dict] | None = None) -> nbformat.NotebookNode:
-    """A notebook for ``figure_id`` that runs ``body`` (which may change ``value``) and writes its record."""
+def tiny_notebook(figure_id: str, body: str = "", rows: list[dict] | None = None, setup: str = "") -> nbformat.NotebookNode:
+    """A notebook for ``figure_id`` that runs ``body`` (which may change ``value``) and writes its record;
+    ``setup`` is a cell of its own before that."""
     spec = load_all()[figure_id]
     notebook = nbformat.v4.new_notebook()
     notebook.metadata["kernelspec"] = {"name": "nao-analysis", "language": "python", "display_name": "nao-analysis"}
     parameters = nbformat.v4.new_code_cell(PARAMETERS)
     parameters.metadata["tags"] = ["parameters"]
     code = RECORD.format(figure=figure_id, stem=spec.stem, body=body, rows=repr(rows or []))
-    notebook.cells = [parameters, nbformat.v4.new_code_cell(code)]
+    notebook.cells = [parameters, *([nbformat.v4.new_code_cell(setup)] if setup else []), nbformat.v4.new_code_cell(code)]
     return notebook
 
 

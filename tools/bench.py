@@ -38,30 +38,14 @@ from pathlib import Path
 started = time.perf_counter()
 edition, out = sys.argv[1], Path(sys.argv[2])
 from nao_analysis.editions import load_edition
-from nao_analysis.figures import load_specs as load_all
-try:
-    from nao_analysis.figures.runtime import run as run_recipe
-    from nao_analysis.settings import Settings
-except ImportError:
-    run_recipe = None
-specs = load_all()
-for figure_id in load_edition(edition).figures:
-    if run_recipe is not None:
-        run_recipe(figure_id, edition=edition, output_dir=out / figure_id, settings=Settings.from_environment())
-    else:
-        notebook = json.loads((Path("notebooks") / specs[figure_id].notebook).read_text())
-        namespace = {"__name__": "__bench__"}
-        for cell in notebook["cells"]:
-            if cell["cell_type"] != "code":
-                continue
-            source = "".join(cell["source"])
-            if "parameters" in cell.get("metadata", {}).get("tags", []):
-                source += f"\nedition = {edition!r}\noutput_dir = {str(out / figure_id)!r}\n"
-            exec(compile(source, f"{figure_id}.ipynb", "exec"), namespace)
+from nao_analysis.figures.runtime import run as run_recipe
+from nao_analysis.settings import Settings
+settings = Settings.from_environment()
+for figure_id in load_edition(edition, settings=settings).figures:
+    run_recipe(figure_id, edition=edition, output_dir=out / figure_id, settings=settings)
     import matplotlib.pyplot as plt
     plt.close("all")
-print(json.dumps({"seconds": time.perf_counter() - started, "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-                  "recipes": run_recipe is not None}))
+print(json.dumps({"seconds": time.perf_counter() - started, "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
 """
 
 

@@ -264,7 +264,27 @@ def skipped_message(missing: list[str], registry: Registry) -> str:
 
 
 # -- running one notebook -----------------------------------------------------------------------
-def _error_line(exc: BaseException, settings: Settings, notebook: str) -> tuple[str, str]:
+def _reported_error(executed: Path) -> tuple[str, str] | None:
+    """The (name, message) a failed notebook reported: its last error output, or the one line a figure
+    notebook prints instead of a traceback for the project's own errors (``failed: ...``/``skipped: ...``)."""
+    try:
+        cells = json.loads(executed.read_text(encoding="utf-8")).get("cells", [])
+    except (OSError, ValueError):
+        return None
+    for cell in reversed(cells):
+        for output in reversed(cell.get("outputs", [])):
+            if output.get("output_type") == "error" and output.get("ename"):
+                return output["ename"], output.get("evalue", "")
+            if output.get("output_type") == "stream":
+                text = "".join(output.get("text", "")) if isinstance(output.get("text"), list) else output.get("text", "")
+                for line in reversed(text.strip().splitlines()):
+                    word, _, message = line.partition(": ")
+                    if word in (SKIPPED, FAILED) and message:
+                        return ("SourceUnavailableError" if word == SKIPPED else "NaoError"), message
+    return None
+
+
+def _error_line(exc: BaseException, settings: Settings, notebook: str, executed: Path | None = None) -> tuple[str, str]:
     """(status, one-line message) for a notebook run that raised."""
     from nbclient.exceptions import DeadKernelError
 
@@ -275,8 +295,12 @@ def _error_line(exc: BaseException, settings: Settings, notebook: str) -> tuple[
         )
     if isinstance(exc, DeadKernelError):
         return FAILED, f"{notebook}: the notebook's kernel died (it exited, crashed or was killed for memory) - see the .failed.ipynb"
-    ename = getattr(exc, "ename", exc.__class__.__name__)
-    evalue = str(getattr(exc, "evalue", exc) or "")
+    ename = getattr(exc, "ename", "") or ""
+    evalue = str(getattr(exc, "evalue", "") or "")
+    if not (ename and evalue) and executed is not None:
+        ename, evalue = _reported_error(executed) or (ename, evalue)
+    ename = ename or exc.__class__.__name__
+    evalue = evalue or str(exc)
     first = evalue.strip().splitlines()[0] if evalue.strip() else ""
     if ename == "SourceUnavailableError":
         return SKIPPED, f"source unavailable: {first}"
@@ -376,7 +400,7 @@ def run_figure(
         try:
             papermill.execute_notebook(str(settings.notebooks_dir / spec.notebook), str(executed), **options)
         except Exception as exc:  # papermill wraps the notebook's exception; nbclient raises timeouts and dead kernels
-            status, message = _error_line(exc, settings, spec.notebook)
+            status, message = _error_line(exc, settings, spec.notebook, executed)
             withdraw_outputs(settings, edition.name, spec)
             if executed.exists() and status == FAILED:
                 move_into_place(executed, reports / f"{spec.stem}.failed.ipynb")
