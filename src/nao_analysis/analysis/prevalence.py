@@ -168,7 +168,7 @@ def quoted_series(quoted: pd.DataFrame, *, age_group: str, measure: str, drugs: 
             "year_ending": merged["year_ending"].astype("datetime64[ns]"),
             "percent": merged["percent"].astype(float),
             "origin": "quoted",
-            "edition": None,
+            "edition": pd.Series(None, index=merged.index, dtype="str"),
             "citation": merged["citation"],
             "unit": "percent",
         }
