@@ -19,7 +19,7 @@ import pytest
 import yaml
 from helpers import allow_local_downloads
 
-from nao_analysis.editions import load_edition
+from nao_analysis.editions import check_against_registry, load_edition
 from nao_analysis.errors import (
     CrosswalkError,
     DownloadError,
@@ -34,6 +34,7 @@ from nao_analysis.readers.cache import cached_read
 from nao_analysis.settings import Settings
 from nao_analysis.sources.fetch import fetch as fetch_resolved
 from nao_analysis.sources.fetch import safe_extract_zip
+from nao_analysis.sources.registry import load_registry
 
 
 def fetch(source_id: str) -> Path:
@@ -508,42 +509,49 @@ class TestFileContent:
 class TestParameters:
     def test_year_given_as_2021_slash_22(self):
         with pytest.raises(EditionError) as caught:
-            load_edition("offline", ["fig04.end_year=2021/22"])
+            load_edition("offline", ["fig04.end_year=2021/22"], settings=Settings.from_environment())
         assert_actionable(caught.value, "fig04.end_year", "2021-22")
 
     def test_unknown_edition(self):
         with pytest.raises(EditionError) as caught:
-            load_edition("nao-2024")
+            load_edition("nao-2024", settings=Settings.from_environment())
         assert_actionable(caught.value, "'nao-2024'", "available editions")
 
     def test_unknown_parameter_key(self):
         with pytest.raises(EditionError) as caught:
-            load_edition("offline", ["fig04.colour=red"])
+            load_edition("offline", ["fig04.colour=red"], settings=Settings.from_environment())
         assert_actionable(caught.value, "fig04.colour", "fix the edition file or the --set value")
 
     def test_code_in_a_constrained_parameter_is_refused(self, tmp_path):
         marker = tmp_path / "pwned"
         with pytest.raises(EditionError) as caught:
-            load_edition("offline", [f"fig02.country=__import__('os').system('touch {marker}')"])
+            load_edition("offline", [f"fig02.country=__import__('os').system('touch {marker}')"], settings=Settings.from_environment())
         assert_actionable(caught.value, "fig02.country", "fix the edition file or the --set value")
         assert not marker.exists()
 
     def test_code_in_a_free_text_parameter_stays_data(self, tmp_path):
         marker = tmp_path / "pwned"
         code = f"__import__('os').system('touch {marker}')"
-        edition = load_edition("offline", [f"fig02.source={code}"])
+        edition = load_edition("offline", [f"fig02.source={code}"], settings=Settings.from_environment())
         assert (edition.figures["fig02"].source, marker.exists()) == (code, False)
 
     def test_code_in_a_free_text_parameter_then_fails_as_an_unknown_source(self, tmp_path):
         code = f"__import__('os').system('touch {tmp_path / 'pwned'}')"
-        edition = load_edition("offline", [f"fig02.source={code}"])
+        settings = Settings.from_environment()
+        # Parsing reads the edition file only; the source is checked against the registry as a separate step.
+        edition = load_edition("offline", [f"fig02.source={code}"], settings=settings)
+        with pytest.raises(EditionError) as checked:
+            check_against_registry(edition, load_registry(settings))
+        assert_actionable(checked.value, "fig02", "not in the registry")
         with pytest.raises(SourceError) as caught:
             fetch(edition.figures["fig02"].source)
         assert_actionable(caught.value, "sources.yaml", "known ids")
 
     def test_yaml_python_tag_in_an_override_is_not_executed(self, tmp_path):
         marker = tmp_path / "pwned"
-        edition = load_edition("offline", [f"fig02.source=!!python/object/apply:os.system ['touch {marker}']"])
+        edition = load_edition(
+            "offline", [f"fig02.source=!!python/object/apply:os.system ['touch {marker}']"], settings=Settings.from_environment()
+        )
         assert (isinstance(edition.figures["fig02"].source, str), marker.exists()) == (True, False)
 
     def test_papermill_renders_a_hostile_value_as_a_string_literal(self):
@@ -557,7 +565,7 @@ class TestParameters:
 
     def test_override_without_a_figure_prefix(self):
         with pytest.raises(EditionError) as caught:
-            load_edition("offline", ["end_year=2022"])
+            load_edition("offline", ["end_year=2022"], settings=Settings.from_environment())
         assert_actionable(caught.value, "--set 'end_year=2022'", "expected FIGURE.PARAMETER=VALUE")
 
 

@@ -180,11 +180,12 @@ class TestFetchDownload:
         assert leftovers(online) == []
 
     def test_404_is_not_retried(self, online, http_server, real_csv):
+        # The publisher has no such file: the source is unavailable here (its figure is skipped, not failed).
         name, body = real_csv
         write_registry(official("demo", name, url=http_server.url("/moved.csv"), sha=sha256(body)))
-        with pytest.raises(DownloadError) as caught:
+        with pytest.raises(SourceUnavailableError) as caught:
             fetch("demo")
-        assert_one_line(caught.value, http_server.url("/moved.csv"), "HTTP 404", "check the URL")
+        assert_one_line(caught.value, http_server.url("/moved.csv"), "HTTP 404", "sources check --online")
         assert http_server.hits["/moved.csv"] == 1
         assert leftovers(online) == []
 

@@ -82,13 +82,18 @@ class TestAreaTypeForYear:
         ("year", "expected"),
         [("2018-19", 102), ("2019-20", 202), ("2020-21", 302), ("2021-22", 402), ("2022-23", 402), ("2023-24", 502), ("2024-25", 502)],
     )
-    def test_maps_the_financial_year_to_the_area_type_in_force_on_1_april(self, year, expected):
-        assert fingertips.area_type_for_year(year).area_type_id == expected
+    def test_maps_the_financial_year_to_the_area_type_in_force_on_1_april(self, year, expected, settings):
+        assert fingertips.area_type_for_year(year, fingertips.load_area_types(settings)).area_type_id == expected
 
-    def test_malformed_year_is_a_one_line_error(self):
+    def test_malformed_year_is_a_one_line_error(self, settings):
         with pytest.raises(SourceError) as caught:
-            fingertips.area_type_for_year("2021/22")
+            fingertips.area_type_for_year("2021/22", fingertips.load_area_types(settings))
         assert_one_line(caught.value, "2021/22", "2021-22")
+
+    def test_the_table_is_required(self):
+        # The package never finds the table itself: the caller loads it from the run's settings.
+        with pytest.raises(TypeError, match="load_area_types"):
+            fingertips.area_type_for_year("2021-22", None)
 
 
 class TestLoadAreaTypes:

@@ -185,7 +185,8 @@ class TestLoadRegistry:
 
 
 def _pin_one(index: int) -> None:
-    record_pin(f"source_{index}", "demo.csv", f"{index:064x}", index, "https://www.gov.uk/demo.csv", "parallel test")
+    settings = Settings.from_environment()  # the forked worker inherits the test's NAO_SOURCES_FILE
+    record_pin(f"source_{index}", "demo.csv", f"{index:064x}", index, "https://www.gov.uk/demo.csv", "parallel test", settings=settings)
 
 
 class TestPins:
@@ -206,14 +207,16 @@ class TestPins:
     def test_pin_overrides_the_registry_hash(self, tmp_path, monkeypatch):
         path = write_registry(tmp_path / "sources.yaml", [entry(files=[{"filename": "demo.csv", "sha256": "a" * 64, "bytes": 1}])])
         monkeypatch.setenv("NAO_SOURCES_FILE", str(path))
-        record_pin("demo", "demo.csv", "b" * 64, 2, "https://www.gov.uk/demo.csv", "test")
-        source = load_registry(path).get("demo")
-        assert expected_hash(source, source.primary) == ("b" * 64, 2)
+        settings = Settings.from_environment()
+        record_pin("demo", "demo.csv", "b" * 64, 2, "https://www.gov.uk/demo.csv", "test", settings=settings)
+        source = load_registry(settings).get("demo")
+        assert expected_hash(source, source.primary, settings) == ("b" * 64, 2)
 
     def test_pins_of_other_sources_are_kept(self, tmp_path, monkeypatch):
         path = write_registry(tmp_path / "sources.yaml", [entry(), entry("other")])
         monkeypatch.setenv("NAO_SOURCES_FILE", str(path))
-        record_pin("demo", "demo.csv", "b" * 64, 2, "https://www.gov.uk/demo.csv", "test")
-        record_pin("other", "demo.csv", "c" * 64, 3, "https://www.gov.uk/demo.csv", "test")
+        settings = Settings.from_environment()
+        record_pin("demo", "demo.csv", "b" * 64, 2, "https://www.gov.uk/demo.csv", "test", settings=settings)
+        record_pin("other", "demo.csv", "c" * 64, 3, "https://www.gov.uk/demo.csv", "test", settings=settings)
         pins = yaml.safe_load((tmp_path / "source-pins.yaml").read_text())
         assert (pins["demo"]["demo.csv"]["sha256"], pins["other"]["demo.csv"]["sha256"]) == ("b" * 64, "c" * 64)

@@ -127,7 +127,7 @@ def load_area_types(path: Path | Settings | None = None) -> list[AreaType]:
     return area_types
 
 
-def area_type_for_year(year: str, area_types: list[AreaType] | None = None) -> AreaType:
+def area_type_for_year(year: str, area_types: list[AreaType]) -> AreaType:
     """The counties-and-UAs area type whose boundaries were in force on 1 April of a financial year.
 
     Parameters
@@ -135,7 +135,8 @@ def area_type_for_year(year: str, area_types: list[AreaType] | None = None) -> A
     year
         A financial year written ``YYYY-YY``, e.g. ``"2021-22"``.
     area_types
-        The table to search; defaults to :func:`load_area_types`.
+        The table to search, from :func:`load_area_types` (required: the package does not find the
+        table itself, the caller loads it from the run's settings).
 
     Returns
     -------
