@@ -233,7 +233,7 @@ class TestInBrowser:
         body, css = interactive_map_for_record(record, built["figures"], area_links=area_links(site))
         (site / "map.html").write_text(f"<!DOCTYPE html><html lang='en'><head><style>{css}</style></head><body>{body}</body></html>")
         page.goto((site / "map.html").as_uri())
-        page.locator(f'g.national path[data-code="{BCP}"]').click()
+        page.locator(f'g.areas path[data-code="{BCP}"]').click()
         page.wait_for_url(f"**/areas/{BCP}.html")
         assert page.url.endswith(f"areas/{BCP}.html")
 

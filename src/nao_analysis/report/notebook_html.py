@@ -190,7 +190,11 @@ def notebook_to_html(executed: Path, record: dict[str, Any]) -> str:
     exporter.exclude_output_prompt = True
     body, _ = exporter.from_notebook_node(notebook)
     label = figure_label(record["figure"])
-    back = f'<p><a href="index.html#{html.escape(record["figure"])}">Back to {html.escape(label)} on the index</a></p>'
+    if record["figure"] == "areas":
+        # The area profiles have their own index, not a section of the site's index.
+        back = '<p><a href="areas/index.html">Back to the area profiles</a></p>'
+    else:
+        back = f'<p><a href="index.html#{html.escape(record["figure"])}">Back to {html.escape(label)} on the index</a></p>'
     return render_page(
         title=f"{label}: {record['title']}",
         edition=record["edition"],

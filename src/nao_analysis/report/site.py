@@ -604,7 +604,7 @@ def provenance_body(manifest: dict[str, Any]) -> str:
         url = info.get("official_url") or ""
         link = f'<a href="{e(url)}" rel="noreferrer">{e(url)}</a>' if url.startswith(("https://", "http://")) else e(url)
         copied = info.get("copied_from") or ""
-        used_by = ", ".join(f'<a href="index.html#{e(f)}">{e(figure_label(f))}</a>' for f in info.get("figures", []))
+        used_by = ", ".join(f'<a href="{_figure_href(f)}">{e(figure_label(f))}</a>' for f in info.get("figures", []))
         out.append(
             f'<tr><th scope="row">{e(info.get("title", source_id))}<br><code>{e(source_id)}</code></th><td>{e(info.get("kind", ""))}</td>'
             f'<td class="url">{link}{"<br>copied from " + e(copied) if copied else ""}</td>'
@@ -756,6 +756,11 @@ def write_area_pages(records: Sequence[dict[str, Any]], figures_dir: Path, site_
     # Area profiles first, so the interactive maps can link each area to its page.
     area_profiles.write_area_pages(figures_dir, site_dir, common)
     return area_profiles.area_links(site_dir)
+
+
+def _figure_href(figure: str) -> str:
+    """Where a figure is shown: its section of the index, or the area profiles' own index."""
+    return "areas/index.html" if figure == AREAS_FIGURE else f"index.html#{e(figure)}"
 
 
 def write_text(path: Path, text: str) -> None:
