@@ -413,7 +413,8 @@ def _outline(text: Text, renderer):
     """The text's rendered rectangle as a polygon in pixels (rotated texts are rotated rectangles)."""
     from shapely import affinity, geometry
 
-    extent = text.get_window_extent(renderer)
+    # Text's own extent: an annotation's includes its leader line, which may cross text without hiding it.
+    extent = Text.get_window_extent(text, renderer)
     angle = text.get_rotation() % 90
     box = geometry.box(extent.x0, extent.y0, extent.x1, extent.y1)
     if math.isclose(angle, 0.0, abs_tol=1e-6):
@@ -423,7 +424,7 @@ def _outline(text: Text, renderer):
     rotation = text.get_rotation()
     text.set_rotation(0)
     try:
-        flat = text.get_window_extent(renderer)
+        flat = Text.get_window_extent(text, renderer)
     finally:
         text.set_rotation(rotation)
     cx, cy = (extent.x0 + extent.x1) / 2, (extent.y0 + extent.y1) / 2
