@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import requires_mirror
 
 FIGURES_WITH_CHARTS = ["fig01", "fig02", "fig03", "fig04", "fig05", "fig06", "fig07", "fig08", "fig09", "fig10", "app2"]
