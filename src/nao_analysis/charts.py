@@ -45,7 +45,6 @@ SEQUENTIAL: list[str] = get_af_colours("sequential", number_of_colours=5)
 #: (afcharts' paler null grey, #F2F2F2, would read as the page background under the hatching.)
 NO_DATA_GREY: str = get_af_colours("focus")[1]
 #: ColorBrewer RdBu, colour-blind safe (kept for callers that need a diverging ramp).
-DIVERGING = ["#b2182b", "#ef8a62", "#fddbc7", "#d1e5f0", "#67a9cf", "#2166ac"]
 TEXT = "#0b0c0c"
 SECONDARY_TEXT = "#505a5f"
 #: Every chart keeps DejaVu Sans (in afcharts' fallback list) so that images are identical on every machine;
@@ -190,12 +189,6 @@ def add_source_line(fig, source: str, notes: str | None = None) -> Text:
         text = f"{notes}\n{text}"
     wrapped = wrap_text(text, fig.get_figwidth() * 0.98, 7.5)
     return fig.text(0.01, 0.01, wrapped, ha="left", va="bottom", fontsize=7.5, color=SECONDARY_TEXT)
-
-
-def label_line_ends(ax, series: dict[str, tuple], fmt: str = "{:,.0f}") -> None:
-    """Label the last point of each line, as the report does."""
-    for x, y in series.values():
-        ax.annotate(fmt.format(y), (x, y), textcoords="offset points", xytext=(4, 0), va="center", fontsize=8.5)
 
 
 def direct_label(ax, lines: Iterable | None = None, *, fontsize: float = 8.0, gap_points: float | None = None) -> list[Text]:

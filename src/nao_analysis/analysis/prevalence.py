@@ -8,7 +8,7 @@ chart can draw it with its own marker and the reconciliation can say where a num
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import pandas as pd
 import pandera.pandas as pa
@@ -270,9 +270,3 @@ def rebuilt_value(combined: pd.DataFrame, *, age_group: str, measure: str, drug_
     if match.empty:
         return None
     return float(match["percent"].iloc[0])
-
-
-def drugs_available(combined: pd.DataFrame, *, age_group: str, measure: str, exclude: Iterable[str] = ()) -> list[str]:
-    """Drug types the tables carry for a group and measure, in alphabetical order."""
-    chosen = combined[(combined["age_group"] == age_group) & (combined["measure"] == measure)]
-    return sorted(set(chosen["drug_type"]) - set(exclude))

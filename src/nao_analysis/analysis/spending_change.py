@@ -304,44 +304,6 @@ def number_words(n: int) -> str:
     return f"{n:,}"
 
 
-def _list_names(names: list[str]) -> str:
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-
-
-def summary_sentences(stats: dict[str, object], england: dict[str, float], base_year: str, target_year: str) -> list[str]:
-    """The summary worded like the report (paragraph 1.5 and Figure 3 notes 2 and 3)."""
-    direction = "decreased" if england["change_pct"] < 0 else "increased"
-    sentences = [
-        f"Annual spending on adult drug and alcohol treatment {direction} by {abs(england['change_pct']):.0f}% "
-        f"(£{abs(england['change_gbp_m']):,.0f} million) in real terms between {base_year} and {target_year}.",
-        f"Of the {stats['authorities']} unitary authorities in England, {stats['authorities_reduced']} have reduced funding for "
-        "substance misuse treatment during this period.",
-        f"{number_words(int(stats['authorities_cut_50pct_or_more'])).capitalize()} of these areas saw a fall of 50% or more.",
-    ]
-    n_up = int(stats["authorities_increased"])
-    if n_up:
-        sentences.append(
-            f"Only {number_words(n_up)} unitary authorities have increased funding, ranging from a "
-            f"{stats['smallest_increase_pct']:.0f}% increase to a {stats['max_change_pct']:.0f}% increase."
-        )
-    low, high = float(stats["min_change_pct"]), float(stats["max_change_pct"])
-    sentences.append(
-        f"The percentage changes in substance misuse spending ranged from a {'decrease' if low < 0 else 'increase'} of {abs(low):.0f}% "
-        f"({stats['min_change_name']}) to {'an increase' if high > 0 else 'a decrease'} of {abs(high):.0f}% ({stats['max_change_name']})."
-    )
-    names = list(stats["no_data_names"])
-    if names:
-        count = f"{number_words(len(names))} area{'s' if len(names) > 1 else ''}"
-        sentences.append(f"Data were unavailable for {count} ({_list_names(names)}).")
-    zero = list(stats.get("no_base_spending_names", []))
-    if zero:
-        sentences.append(
-            f"{number_words(len(zero)).capitalize()} area{'s' if len(zero) > 1 else ''} reported no spending in {base_year}, "
-            f"so {'have' if len(zero) > 1 else 'has'} no percentage change ({_list_names(zero)})."
-        )
-    return sentences
-
-
 @dataclass
 class SpendingComparison:
     """Everything Figure 3 shows, from one pair of years."""
@@ -349,7 +311,6 @@ class SpendingComparison:
     table: pd.DataFrame
     england: dict[str, float]
     stats: dict[str, object]
-    sentences: list[str]
     base_spend: pd.DataFrame
     target_spend: pd.DataFrame
     deflator: pd.DataFrame
@@ -445,7 +406,6 @@ def compare_years(
         table=table,
         england=england,
         stats=stats,
-        sentences=summary_sentences(stats, england, base_year, target_year),
         base_spend=base,
         target_spend=target,
         deflator=rebased,

@@ -409,18 +409,6 @@ def count_departments(stakeholders: StakeholderMap) -> int:
     return len(departments)
 
 
-def count_bodies(stakeholders: StakeholderMap) -> pd.DataFrame:
-    """How many bodies of each kind the diagram shows.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``kind, kind_label, bodies`` in legend order.
-    """
-    counts = Counter(node.kind for node in stakeholders.nodes)
-    return pd.DataFrame([{"kind": kind, "kind_label": label, "bodies": counts.get(kind, 0)} for kind, label in KIND_LABELS.items()])
-
-
 LAYOUT_SCHEMA = pa.DataFrameSchema(
     {
         "node": pa.Column(str, unique=True),
