@@ -17,10 +17,9 @@ from typing import Any
 
 import pandas as pd
 import pandera.pandas as pa
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from nao_analysis.errors import AnalysisError, ReaderError
+from nao_analysis.errors import AnalysisError
 from nao_analysis.safe_io import write_text_atomic
 
 FACTS_FILE = "key_facts.yaml"
@@ -106,23 +105,15 @@ def load_key_facts(path: str | Path) -> list[KeyFact]:
         If the file is missing or not YAML, or a fact is malformed (e.g. both or neither of ``recomputed_by`` and ``quoted``).
     """
 
-    # Read here rather than through the readers: the report layer depends on nothing below the figures.
-    path = Path(path)
-    invalid_fix = "each fact needs id, group, headline, wording, value, unit, citation and one basis"
-    if not path.exists():
-        raise ReaderError(path, "file not found", "restore data/manual/key_facts.yaml")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ReaderError(path, f"not valid YAML ({str(exc).splitlines()[0]})", "fix the YAML syntax") from None
-    if not isinstance(data, dict):
-        raise ReaderError(path, "expected a mapping at the top level", invalid_fix)
-    try:
-        return list(KeyFactsFile.model_validate(data).facts)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "file"
-        raise ReaderError(path, f"{where}: {first['msg']} ({exc.error_count()} problem(s) in all)", invalid_fix) from None
+    from nao_analysis.readers._common import read_manual_yaml
+
+    model = read_manual_yaml(
+        Path(path),
+        KeyFactsFile,
+        missing_fix="restore data/manual/key_facts.yaml",
+        invalid_fix="each fact needs id, group, headline, wording, value, unit, citation and one basis",
+    )
+    return list(model.facts)
 
 
 def _as_facts(facts: Iterable[KeyFact | Mapping[str, Any]]) -> list[KeyFact]:

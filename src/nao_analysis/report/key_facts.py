@@ -7,24 +7,11 @@ from __future__ import annotations
 
 import html
 import math
-from typing import Any
 
 import pandas as pd
 
+from nao_analysis.figures.key_facts import BASIS_QUOTED, BASIS_RECOMPUTED, _number
 from nao_analysis.report.formatting import format_change
-
-BASIS_RECOMPUTED = "recomputed"
-BASIS_QUOTED = "quoted"
-
-
-def _number(value: Any) -> float | None:
-    if value is None or value == "":
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(number) else number
 
 
 def _format_number(value: float | None) -> str:
