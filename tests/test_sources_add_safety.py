@@ -73,8 +73,18 @@ class TestWhatTheFileIs:
             add_source("ro3_by_hand", file=raw_file("ro3_outturn_2022_23"))
 
     def test_title_is_required_when_the_content_gives_none(self, registry, raw_file):
+        # A boundary file is recognised by its structure alone: nothing in it says what it is.
         with pytest.raises(SourceError, match="does not say what it is - give --title"):
-            add_source("deaths_untitled", file=raw_file("ons_drug_deaths_2016reg"), kind="official")
+            add_source(
+                "boundaries_untitled",
+                file=raw_file("boundaries_utla21_geojson"),
+                kind="third_party_extract",
+                copied_from="https://github.com/humaniverse/geographr",
+            )
+
+    def test_title_is_taken_from_the_content_when_it_gives_one(self, registry, raw_file):
+        source = add_source("deaths_2016", file=raw_file("ons_drug_deaths_2016reg"), kind="official")
+        assert "2016 registrations" in source.title
 
     def test_format_is_taken_from_the_content(self, registry, raw_file):
         source = add_source("deaths_2016", file=raw_file("ons_drug_deaths_2016reg"), kind="official", title="ONS 2016 registrations")
@@ -105,7 +115,8 @@ class TestContentCheck:
         lines = raw_file("ra_budget_2021_22_csv").read_text(encoding="utf-8-sig").splitlines(keepends=True)
         untitled = tmp_path / "RA_export.csv"
         untitled.write_text("".join(lines[1:]), encoding="utf-8")
-        with pytest.raises(SourceError, match="the file does not say its basis and year"):
+        # The revenue account reader refuses it at recognition: basis and year are never guessed.
+        with pytest.raises(SourceError, match="no title row saying outturn or budget and which year"):
             add_source("ra_untitled", file=untitled, kind="official", serves={"year": "2022-23"})
 
     def test_content_key_the_file_cannot_confirm_is_refused(self, registry, raw_file):
@@ -124,7 +135,7 @@ class TestContentCheck:
             ("empty.csv", b"", "the file is empty"),
             ("blank.csv", b"\n\n  \n", "the file is empty"),
             ("page.csv", b"<!DOCTYPE html><html><body>Not found</body></html>", "this is a web page"),
-            ("utf16.csv", "Indicator ID,Area Code,Time period,Value\n93517,E1,2021/22,50\n".encode("utf-16"), "no reader"),
+            ("utf16.csv", "Indicator ID,Area Code,Time period,Value\n93517,E1,2021/22,50\n".encode("utf-16"), "is UTF-16"),
         ],
     )
     def test_file_no_reader_recognises_is_refused_and_nothing_is_kept(self, registry, tmp_path, name, content, problem):

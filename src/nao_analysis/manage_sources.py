@@ -2,9 +2,10 @@
 registered): ``nao-analysis sources add <id> --url URL | --file PATH`` and ``sources remove <id>``.
 
 ``add`` fetches (or copies) the file into a temporary file beside its final place, recognises it **by content**
-with the project's readers (a file no reader recognises is refused), checks every ``--serves`` value the content
-can confirm (year and basis of a revenue account, registration years of a deaths table, survey edition, deflator
-release, Fingertips indicator and area type), records the years it covers, and only then installs it in
+with the project's readers (``readers.detect.identify``, the one detection path; a file no reader recognises is
+refused), checks every ``--serves`` value the content can confirm (year and basis of a revenue account,
+registration years of a deaths table, survey edition, deflator release, Fingertips indicator and area type),
+records the years it covers (``covers_from``/``covers_to``, which the roll reads), and only then installs it in
 ``data/raw/<id>/`` with a provenance record and appends its entry to ``data/sources.yaml`` as a block of text, so
 the hand-written comments and layout of the registry stay as they are.
 
@@ -17,7 +18,6 @@ titles with control characters (a newline would break the one-line-per-source li
 from __future__ import annotations
 
 import contextlib
-import csv
 import datetime as dt
 import hashlib
 import json
@@ -30,21 +30,22 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlparse
 
 import yaml
 from pydantic import ValidationError
 
-from nao_analysis.errors import NaoError, ReaderError, SourceError
+from nao_analysis.errors import ReaderError, SourceError
 from nao_analysis.safe_io import file_looks_like_html, move_into_place, write_text_atomic
 from nao_analysis.settings import Settings
 from nao_analysis.sources.registry import Registry, Source, load_registry
 
+if TYPE_CHECKING:
+    from nao_analysis.readers.detect import Detected
+
 SOURCE_ID = re.compile(r"^[a-z0-9_]+$")
 CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
-FINANCIAL_YEAR_TEXT = re.compile(r"\b(\d{4})\s*[-/\u2013]\s*(\d{2})\b")
-TITLE_ROWS = 30
 KINDS = ("official", "third_party_extract")
 #: ``serves`` keys a file's content can confirm; one of these given with --serves must be confirmed.
 CONTENT_KEYS = frozenset(
@@ -54,7 +55,6 @@ MB = 1024**2
 #: Size caps for ``--file`` by format family, until ``nao_analysis.sources.policy.max_bytes_for`` exists. The largest
 #: real file the suite knows is the 20 MB Revenue Outturn time series CSV.
 FALLBACK_MAX_BYTES = {"spreadsheet": 50 * MB, "csv": 100 * MB, "geometry": 200 * MB, "json": 50 * MB}
-SPREADSHEET_SUFFIXES = (".xls", ".xlsx", ".xlsm", ".ods")
 
 
 @dataclass(frozen=True)
@@ -101,108 +101,18 @@ def _check_size(path: Path, fmt: str, shown: str) -> None:
 
 # -- recognising a file by content ------------------------------------------------------------------------------------
 
-
-def _cell_text(value: object) -> str:
-    from nao_analysis.readers.revenue_account import normalise_label
-
-    return normalise_label(value)
-
-
-def _sheet_tops(path: Path) -> dict[str | None, list[list[object]]]:
-    """The first rows of every sheet (or of the CSV), as raw cells."""
-    import pandas as pd
-
-    suffix = path.suffix.lower()
-    try:
-        if suffix in SPREADSHEET_SUFFIXES:
-            sheets = pd.read_excel(path, sheet_name=None, header=None, nrows=TITLE_ROWS, engine="calamine")
-            return {name: frame.astype(object).to_numpy().tolist() for name, frame in sheets.items()}
-        if suffix == ".csv":
-            with open(path, newline="", encoding="utf-8-sig", errors="replace") as handle:
-                rows = []
-                for row in csv.reader(handle):
-                    rows.append(row)
-                    if len(rows) >= TITLE_ROWS:
-                        break
-            return {None: rows}
-    except Exception as exc:  # calamine and csv raise many types for a corrupt file
-        raise ReaderError(
-            path, f"cannot be opened ({type(exc).__name__})", "check the file is complete and of the type its name says"
-        ) from None
-    return {}
-
-
-def _financial_year_in(texts: list[str]) -> str | None:
-    for text in texts:
-        for match in FINANCIAL_YEAR_TEXT.finditer(text):
-            start, end = int(match.group(1)), int(match.group(2))
-            if (start + 1) % 100 == end:
-                return f"{start}-{end:02d}"
-    return None
-
-
-def detect_revenue_account(path: Path) -> DetectedFormat | None:
-    """Recognise an RO3 outturn or RA budget individual-LA file by its content.
-
-    Returns
-    -------
-    DetectedFormat or None
-        ``format`` like ``ro3_ods`` or ``ra_csv``, ``serves`` with ``basis`` (outturn/budget) and ``year`` when the
-        title or sheet name gives them; None when no sheet has an ``E-code`` header cell.
-    """
-    tops = _sheet_tops(path)
-    untitled = None
-    for sheet, rows in tops.items():
-        header = next((i for i, row in enumerate(rows) if any(_cell_text(c) == "e-code" for c in row[:6])), None)
-        if header is None:
-            continue
-        # An authority table whose title does not say outturn or budget (an export that lost its title rows).
-        untitled = DetectedFormat(f"revenue_account_{path.suffix.lower().lstrip('.')}", {}, None)
-        titles = [str(sheet or "")] + [str(c) for row in rows[:header] for c in row[:3] if _cell_text(c)]
-        joined = " ".join(_cell_text(t) for t in titles)
-        if "revenue outturn" in joined or re.search(r"\bro3\b", joined):
-            basis, family = "outturn", "ro3"
-        elif "revenue account" in joined or "budget" in joined:
-            basis, family = "budget", "ra"
-        else:
-            continue
-        serves: dict[str, Any] = {"basis": basis}
-        year = _financial_year_in(titles)
-        if year:
-            serves["year"] = year
-        kind = "Revenue Outturn (RO3)" if basis == "outturn" else "Revenue Account (RA) budget"
-        title = f"{kind} {year or ''}, individual local authority data".replace("  ", " ")
-        return DetectedFormat(f"{family}_{path.suffix.lower().lstrip('.')}", serves, title)
-    return untitled
-
-
-def _first_line(path: Path) -> str:
-    with open(path, "rb") as handle:
-        return handle.readline(8192).decode("utf-8-sig", errors="replace")
-
-
-def _deflator(path: Path) -> DetectedFormat | None:
-    from nao_analysis.readers.deflators import read_deflator
-
-    suffix = path.suffix.lower()
-    if suffix == ".csv" and not (_first_line(path).startswith('"Title"') or _first_line(path).startswith("Title")):
-        return None
-    if suffix != ".csv" and not any("deflator" in _cell_text(c) for rows in _sheet_tops(path).values() for row in rows[:10] for c in row):
-        return None  # a workbook must say it holds deflators: the reader alone would accept other year-by-year tables
-    frame = read_deflator(path)
-    years = sorted(frame["financial_year"])
-    serves: dict[str, Any] = {"covers_from": years[0], "covers_to": years[-1]}
-    title = None
-    if suffix == ".csv":
-        with open(path, newline="", encoding="utf-8-sig") as handle:
-            head = {row[0]: row[1] for row in csv.reader(handle) if len(row) >= 2 and not row[0][:1].isdigit()}
-        released = re.fullmatch(r"(\d{2})-(\d{2})-(\d{4})", head.get("Release date", ""))
-        if released:
-            serves["deflator_vintage"] = f"{released.group(3)}-{released.group(2)}"
-        if head.get("Title") and head.get("CDID"):
-            title = f"{head['Title']} (ONS series {head['CDID']}), release {head.get('Release date', 'date not given')}"
-        return DetectedFormat("ons_timeseries_csv", serves, title)
-    return DetectedFormat("hmt_deflator_xlsx", serves, None)
+#: What a reader's detection calls a key (left) and the registry ``serves`` key it is recorded under (right):
+#: ``covers_from``/``covers_to`` are what the roll reads to know which years a source holds.
+SERVES_FROM_DETECTION = {
+    "basis": "basis",
+    "year": "year",
+    "registration_edition": "registration_edition",
+    "survey_edition": "survey_edition",
+    "deflator_vintage": "deflator_vintage",
+    "first_year": "covers_from",
+    "last_year": "covers_to",
+    "deflator_last_year": "covers_to",
+}
 
 
 def _area_type_of(label: str) -> int | None:
@@ -215,144 +125,67 @@ def _area_type_of(label: str) -> int | None:
     return matches[0] if len(matches) == 1 else None
 
 
-def _fingertips(path: Path) -> DetectedFormat | None:
-    from nao_analysis.readers.fingertips import read_fingertips_csv
+def registry_serves(found: Detected, path: Path) -> dict[str, Any]:
+    """What a recognised file serves, in the registry's ``serves`` vocabulary.
 
-    if path.suffix.lower() != ".csv" or "Indicator ID" not in _first_line(path):
-        return None
-    frame = read_fingertips_csv(path)
-    indicators = sorted(set(frame["indicator_id"]))
-    years = sorted(y for y in frame["year"].dropna())
+    The readers' detection says more than the registry records (series, areas, drug groups, age groups...); only
+    the keys editions and the roll match on are kept: basis and year, registration or survey edition, deflator
+    release, Fingertips indicator and area type, and ``covers_from``/``covers_to`` (the years the file holds).
+    """
+    detected = found.serves or {}
     serves: dict[str, Any] = {}
-    if years:
-        serves.update(covers_from=years[0], covers_to=years[-1])
-    area_types = {t for t in (_area_type_of(str(a)) for a in frame["area_type"].dropna().unique()) if t is not None}
-    if len(indicators) == 1:
+    for key, name in SERVES_FROM_DETECTION.items():
+        if detected.get(key) is not None and name not in serves:
+            serves[name] = detected[key]
+    if found.format == "fingertips_csv":
+        years = list(detected.get("years") or [])
+        if years:
+            serves.update(covers_from=years[0], covers_to=years[-1])
+        area_types = {t for t in (_area_type_of(str(a)) for a in detected.get("area_types") or []) if t is not None}
+        indicator = detected.get("indicator_id")
         # The fetch layer treats indicator + area type as an API request it can resolve from the cache; an indicator
         # without a known area type would be sent to the API (and refused), so it is recorded only with one.
-        if len(area_types) == 1:
-            serves.update(indicator_id=int(indicators[0]), area_type_id=area_types.pop())
-        title = f"Fingertips indicator {indicators[0]}: {frame['indicator_name'].iloc[0]}"
-    else:
-        title = None
-    return DetectedFormat("fingertips_csv", serves, title)
+        if isinstance(indicator, int) and len(area_types) == 1:
+            serves = {"indicator_id": indicator, "area_type_id": area_types.pop(), **serves}
+    elif "deflator_last_year" in detected:
+        from nao_analysis.readers.deflators import read_deflator
 
-
-def _ndtms(path: Path) -> DetectedFormat | None:
-    from nao_analysis.readers.ndtms import read_viewit_export
-
-    if path.suffix.lower() != ".csv":
-        return None
-    periods = sorted(read_viewit_export(path)["period"].dropna().unique())
-    return DetectedFormat("ndtms_viewit_csv", {"covers_from": periods[0], "covers_to": periods[-1]}, None)
-
-
-def _deaths(path: Path) -> DetectedFormat | None:
-    from nao_analysis.readers.ons_deaths import read_drug_deaths
-
-    fmt = "ons_drug_deaths_extract_csv" if path.suffix.lower() == ".csv" else "ons_drug_deaths_table1"
-    years = sorted(int(y) for y in read_drug_deaths(path, fmt)["year"].unique())
-    serves = {"registration_edition": years[-1], "covers_from": years[0], "covers_to": years[-1]}
-    return DetectedFormat(fmt, serves, None)
-
-
-def _csew(path: Path) -> DetectedFormat | None:
-    from nao_analysis.readers.csew import read_csew
-
-    tidy = path.suffix.lower() == ".csv" or path.name.lower().endswith(".csv.gz")
-    fmt = "csew_tidy_csv" if tidy else "csew_appendix_xlsx"
-    frame = read_csew(path, fmt)
-    editions = sorted(set(frame["edition"].dropna()))
-    serves: dict[str, Any] = {}
-    if len(editions) == 1 and re.fullmatch(r"\d{4}/\d{2}", str(editions[0])):
-        serves.update(survey_edition=str(editions[0]), covers_to=str(editions[0]))
-    return DetectedFormat(fmt, serves, None)
-
-
-def _boundaries(path: Path) -> DetectedFormat | None:
-    from nao_analysis.readers.boundaries import read_ctyua_boundaries
-
-    suffix = path.suffix.lower()
-    if suffix not in {".shp", ".geojson", ".json"}:
-        return None
-    head = path.read_bytes()[:4096].decode("utf-8", errors="replace") if suffix != ".shp" else ""
-    fmt = "shapefile" if suffix == ".shp" else ("topojson" if '"Topology"' in head else "geojson")
-    if fmt == "topojson":
-        read_ctyua_boundaries(path, year=2021)
-    else:
-        read_ctyua_boundaries(path)
-    return DetectedFormat(fmt, {}, None)
-
-
-def _lookup(path: Path) -> DetectedFormat | None:
-    from nao_analysis.readers.boundaries import read_code_changes, read_district_upper_tier_lookup
-
-    if path.suffix.lower() != ".csv":
-        return None
-    for reader in (read_code_changes, read_district_upper_tier_lookup):
-        with contextlib.suppress(NaoError):
-            reader(path)
-            return DetectedFormat("csv", {}, None)
-    return None
-
-
-def _revenue(path: Path) -> DetectedFormat | None:
-    if path.suffix.lower() not in (*SPREADSHEET_SUFFIXES, ".csv"):
-        return None
-    return detect_revenue_account(path)
-
-
-#: Every reader the suite has, tried in this order; each returns None or raises when the file is not its kind.
-PROBES: tuple[tuple[str, Callable[[Path], DetectedFormat | None]], ...] = (
-    ("revenue account", _revenue),
-    ("deflator", _deflator),
-    ("Fingertips", _fingertips),
-    ("NDTMS", _ndtms),
-    ("ONS drug deaths", _deaths),
-    ("CSEW", _csew),
-    ("boundaries", _boundaries),
-    ("lookup", _lookup),
-)
+        serves = {"covers_from": str(min(read_deflator(path)["financial_year"])), **serves}
+    elif re.fullmatch(r"\d{4}/\d{2}", str(serves.get("survey_edition", ""))):
+        serves.setdefault("covers_to", serves["survey_edition"])
+    return serves
 
 
 def detect_format(path: Path) -> DetectedFormat:
     """Recognise a raw file by its content with the project's readers (never by its name alone).
 
-    Uses ``nao_analysis.readers.detect.identify`` when the readers package provides it; until then, every reader is
-    tried in turn and the first that reads the file whole decides.
+    One detection path: :func:`nao_analysis.readers.detect.identify` says what the file is; its ``serves`` are
+    recorded in the registry's vocabulary (:func:`registry_serves`).
 
     Raises
     ------
     SourceError
-        No reader recognises the file (an empty file, blank lines, an HTML page, UTF-16 text, an unknown table).
+        One line: the file is empty, a web page, UTF-16, recognised but missing what its reader needs to vouch for it
+        (the reader's own message), or recognised by no reader.
     """
+    from nao_analysis.readers.detect import identify
+
     path = Path(path)
     if path.stat().st_size == 0 or not path.read_bytes()[:65536].strip():
         raise SourceError(f"{path}: the file is empty - download it again")
     if file_looks_like_html(path):
         raise SourceError(f"{path}: this is a web page, not a data file - save the file itself, not the page that links to it")
-    with contextlib.suppress(ImportError):
-        from nao_analysis.readers.detect import identify
-
+    try:
         found = identify(path)
-        if found is None:
-            raise SourceError(f"{path}: no reader of this project recognises the file - check it is the publisher's table")
-        return DetectedFormat(found.format, dict(getattr(found, "serves", {}) or {}), getattr(found, "title", None))
-    tried = []
-    for name, probe in PROBES:
-        try:
-            found = probe(path)
-        except (NaoError, ValueError, KeyError, IndexError, TypeError, UnicodeError, OSError) as exc:
-            tried.append(name)
-            del exc
-            continue
-        if found is not None:
-            return found
-        tried.append(name)
-    raise SourceError(
-        f"{path}: no reader of this project recognises the file (tried: {', '.join(tried)}) - check it is the publisher's "
-        "table in its original layout; a new kind of file needs a reader first"
-    )
+        serves = registry_serves(found, path)
+    except ReaderError as exc:
+        if "no reader recognises this file" in str(exc):
+            raise SourceError(
+                f"{path}: no reader of this project recognises the file - check it is the publisher's table in its original "
+                "layout; a new kind of file needs a reader first"
+            ) from None
+        raise SourceError(str(exc)) from None
+    return DetectedFormat(found.format, serves, found.title)
 
 
 def check_revenue_account_lines(path: Path, year: str, settings: Settings | None = None) -> None:

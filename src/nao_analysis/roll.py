@@ -323,6 +323,8 @@ ROLES: dict[str, dict[str, Any]] = {
     },
     "fig04": {"source": Covers(("start_year", "end_year"), placeholder="ndtms_viewit_adults_england_to_{year}")},
     "fig05": {"source": Covers(("year",), frozenset({"fingertips_csv"}), exact=("indicator_id", "area_type_id"))},
+    # The area profiles' code-system files follow its revenue files (which keep their years), not its price year.
+    "areas": {"crosswalk_sources": CROSSWALK},
 }
 
 
@@ -774,7 +776,7 @@ def roll_edition_values(
     return rolled
 
 
-def _header_comment(base: str, years: int, rolled: RolledEdition, figures: list[str], blocking: list[str]) -> str:
+def _header_comment(base: str, years: int, rolled: RolledEdition, figures: list[str]) -> str:
     lines = [
         f"# Rolled forward from editions/{base}.yaml by {years} year(s) with `nao-analysis new-edition` on {dt.date.today().isoformat()}."
     ]
@@ -787,14 +789,12 @@ def _header_comment(base: str, years: int, rolled: RolledEdition, figures: list[
             + "; ".join(f"{f} (for {', '.join(ids)})" for f, ids in rolled.waiting.items())
             + "."
         )
-        if blocking:
-            first = sorted({i for f in blocking for i in rolled.waiting[f]})
-            lines.append(
-                f"# {', '.join(blocking)}: parameters are checked against the registry when the edition loads, so "
-                f"`nao-analysis build` refuses this whole edition until {', '.join(first)} is added - add it first."
-            )
-        else:
-            lines.append("# `nao-analysis build` builds the ready figures now; add each source with the command in its `needs` line.")
+        # The edition loads whatever it names; each figure's sources are checked against the registry when that
+        # figure is built (editions.check_against_registry), so a waiting figure never stops the others.
+        lines.append(
+            "# `nao-analysis build` builds the ready figures now; a waiting figure does not keep the edition from loading, "
+            "it is just not built until its source is added - add each with the command in its `needs` line."
+        )
     for note in rolled.notes:
         lines.append(f"# rolled: {note}")
     for need in rolled.needs:
@@ -833,21 +833,17 @@ def _first_error(exc) -> str:
     return f"{where}: {message}" if where else message
 
 
-def validate_document(name: str, document: Mapping[str, Any], waiting: Mapping[str, list[str]]) -> list[str]:
+def validate_document(name: str, document: Mapping[str, Any]) -> None:
     """Validate a rolled edition in memory (no file, no environment): header, then every figure's parameters.
 
-    A figure that names a source not registered yet may fail only because of that source.
-
-    Returns
-    -------
-    list of str
-        The figures whose parameters cannot be validated until their missing source is registered (their checks
-        read the registry), which keeps the whole edition from loading until then.
+    Parameters are validated without the registry (checking the sources they name is a separate step,
+    :func:`nao_analysis.editions.check_against_registry`, run per figure at build time), so a figure naming a
+    source not registered yet validates like any other.
 
     Raises
     ------
     EditionError
-        Any other problem: nothing is written then.
+        Any invalid value: nothing is written then.
     """
     from pydantic import ValidationError
 
@@ -856,20 +852,14 @@ def validate_document(name: str, document: Mapping[str, Any], waiting: Mapping[s
     except ValidationError as exc:
         raise EditionError(f"editions/{name}.yaml: {_first_error(exc)} - fix the base edition") from None
     specs = load_all()
-    blocking = []
     for figure_id, values in document["figures"].items():
         try:
             specs[figure_id].params.model_validate(values)
         except ValidationError as exc:
-            message = _first_error(exc)
-            if any(placeholder in message for placeholder in waiting.get(figure_id, [])):
-                blocking.append(figure_id)
-                continue
             raise EditionError(
-                f"the rolled edition is not valid: editions/{name}.yaml: {figure_id}.{message} - "
+                f"the rolled edition is not valid: editions/{name}.yaml: {figure_id}.{_first_error(exc)} - "
                 f"pass --set {figure_id}.PARAM=VALUE to fix the value"
             ) from None
-    return blocking
 
 
 def _read_edition(settings: Settings, name: str) -> dict[str, Any]:
@@ -982,9 +972,9 @@ def new_edition(
         "deviations": _deviations(base, header, rolled),
         "figures": rolled.figures,
     }
-    blocking = validate_document(name, document, rolled.waiting)
+    validate_document(name, document)
 
-    text = _header_comment(base, years, rolled, list(rolled.figures), blocking) + _dump(document)
+    text = _header_comment(base, years, rolled, list(rolled.figures)) + _dump(document)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".yaml")
     try:
