@@ -265,3 +265,20 @@ class TestScheduling:
         build("offline", settings, only=["fig02"], jobs=1, **QUIET)
         remembered = json.loads((settings.processed_dir / "build-times" / "offline.json").read_text())
         assert set(remembered) == {"fig02"} and remembered["fig02"] > 0
+
+
+class TestWaitingFigures:
+    def test_a_figure_naming_an_unregistered_source_is_skipped_with_what_to_add(self, settings, tmp_path):
+        import shutil
+
+        from nao_analysis.build import build
+
+        editions = tmp_path / "editions"
+        shutil.copytree(settings.editions_dir, editions)
+        text = (editions / "offline.yaml").read_text().replace("source: ons_drug_deaths_2022reg", "source: ons_drug_deaths_2024reg")
+        (editions / "offline.yaml").write_text(text)
+        local = settings.with_changes(editions_dir=editions, output_root=tmp_path / "out")
+        result = build("offline", local, only=["fig02"], log=lambda *_: None)
+        fig02 = next(r for r in result.results if r.figure == "fig02")
+        assert fig02.status == "skipped"
+        assert fig02.message.startswith("waiting for ons_drug_deaths_2024reg")

@@ -27,6 +27,7 @@ import csv
 import fcntl
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -675,6 +676,20 @@ def _plan(
             withdraw_outputs(settings, edition.name, spec)
             message = f"notebooks/{spec.notebook}: notebook missing - add it or remove {figure_id} from the edition"
             outcomes[figure_id] = FigureResult(figure_id, FAILED, message=message)
+            continue
+        problems = edition.figures[figure_id].registry_problems(registry)
+        waiting = [m.group(1) for m in (re.match(r"source '([^']+)' is not in the registry", p) for p in problems) if m]
+        if waiting:
+            # A rolled edition names files the registry does not have yet: the figure waits for them.
+            withdraw_outputs(settings, edition.name, spec)
+            message = (
+                "waiting for " + ", ".join(waiting) + " - add with `nao-analysis sources add ID --url URL` (see the edition's needs lines)"
+            )
+            outcomes[figure_id] = FigureResult(figure_id, SKIPPED, message=message, missing_sources=waiting)
+            continue
+        if problems:
+            withdraw_outputs(settings, edition.name, spec)
+            outcomes[figure_id] = FigureResult(figure_id, FAILED, message=f"{edition.path.name}: {figure_id}: {problems[0]}")
             continue
         key = figure_key(settings, spec, edition, params, shared, registry, pins)
         if not force and is_up_to_date(settings, edition.name, spec, key, registry, pins):
