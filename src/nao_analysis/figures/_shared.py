@@ -30,7 +30,7 @@ def model_schema(model, name: str, fix: str) -> Callable[[Any], Any]:
 def reconciliation(ctx: FigureContext) -> Reconciliation:
     """The run's reconciliation, naming raw inputs by their registry titles when inputs differ."""
     titles = {s: ctx.source_title(s) for s in ctx.inputs if not s.startswith("manual:")}
-    return Reconciliation(ctx.published, ctx.params.model_dump(), titles)
+    return Reconciliation(ctx.published, ctx.params.model_dump(mode="json"), titles)
 
 
 def join_words(items: Sequence[str]) -> str:

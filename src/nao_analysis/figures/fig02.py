@@ -11,7 +11,8 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from nao_analysis.analysis.trends import deaths_series, percent_change
-from nao_analysis.figures.recipe import Chart, FigureContext, FigureParams, FigureResult, FigureSpec, Reconciliation, fill
+from nao_analysis.figures._shared import reconciliation
+from nao_analysis.figures.recipe import Chart, FigureContext, FigureParams, FigureResult, FigureSpec, fill
 
 
 class Params(FigureParams):
@@ -120,9 +121,7 @@ def run(ctx: FigureContext) -> FigureResult:
     add_source_line(chart, source)
 
     # reconcile
-    recon = Reconciliation(
-        ctx.published, ctx.params.model_dump(), {s: ctx.source_title(s) for s in ctx.inputs if not s.startswith("manual:")}
-    )
+    recon = reconciliation(ctx)
     by_year = dict(zip(series.year, series.deaths, strict=True))
     recon.check(
         "deaths_2021",

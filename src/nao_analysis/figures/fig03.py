@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from nao_analysis.figures._shared import reconciliation
 from nao_analysis.figures.recipe import (
     Chart,
     FigureContext,
@@ -19,7 +20,6 @@ from nao_analysis.figures.recipe import (
     FigureResult,
     FigureSpec,
     MapSpec,
-    Reconciliation,
     fill,
     map_areas,
 )
@@ -301,7 +301,7 @@ def run(ctx: FigureContext) -> FigureResult:
     summary = " ".join(sentences + notes[1:3])
 
     # reconcile
-    recon = Reconciliation(ctx.published, ctx.params.model_dump(mode="json"), _titles(ctx))
+    recon = reconciliation(ctx)
     recon.check("england_real_change_pct", england["change_pct"])
     recon.check("england_real_change_gbp_m", england["change_gbp_m"])
     recon.check("authorities_reduced", stats["authorities_reduced"])
@@ -376,7 +376,3 @@ def _england_table(england: dict, p: Params):
             {"Measure": "Change (%)", "Value": round(england["change_pct"], 1)},
         ]
     )
-
-
-def _titles(ctx: FigureContext) -> dict[str, str]:
-    return {s: ctx.source_title(s) for s in ctx.inputs if not s.startswith("manual:")}

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
+from nao_analysis.figures._shared import reconciliation
 from nao_analysis.figures.recipe import (
     Chart,
     FigureContext,
@@ -20,7 +21,6 @@ from nao_analysis.figures.recipe import (
     FigureResult,
     FigureSpec,
     MapSpec,
-    Reconciliation,
     fill,
     map_areas,
 )
@@ -219,7 +219,7 @@ def run(ctx: FigureContext) -> FigureResult:
     alt = fill(TEXT["alt"], {**values_text, "summary": " ".join([headline, *notes[1:3]])})
 
     # reconcile
-    recon = Reconciliation(ctx.published, ctx.params.model_dump(mode="json"), {p.source: ctx.source_title(p.source)})
+    recon = reconciliation(ctx)
     partial_reason = f"only a partial extract of indicator {p.indicator_id} is available here ({summary.areas_total} of {len(areas)} areas)"
     rebuilt = {
         "areas_at_or_above_threshold": (summary.areas_at_or_above, None),

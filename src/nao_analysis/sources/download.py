@@ -27,6 +27,7 @@ from nao_analysis.sources.policy import (
     expects_binary,
     looks_like_html,
     max_bytes_for,
+    refuse_bad_status,
 )
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
@@ -250,18 +251,7 @@ class DownloadSession:
                 check_url_allowed(target, f"{url} redirected to", self.settings)
                 current = target
                 continue
-            if response.status_code in (404, 410):
-                response.close()
-                # The publisher has no such file: unavailable here (the figure is skipped); `sources check --online` has the fix.
-                raise SourceUnavailableError(
-                    f"{url}: HTTP {response.status_code} {response.reason} - the publisher has no file here (moved or withdrawn); "
-                    "run `nao-analysis sources check --online` for the fix, or point NAO_DATA_MIRROR at a copy"
-                )
-            if response.status_code != 200:
-                response.close()
-                raise DownloadError(
-                    f"{url}: HTTP {response.status_code} {response.reason} - check the URL in data/sources.yaml, or try again later"
-                )
+            refuse_bad_status(response, url)
             return response
         raise DownloadError(f"{url}: more than {MAX_REDIRECTS} redirects - check the URL in data/sources.yaml")
 

@@ -207,3 +207,21 @@ def check_url_allowed(url: str, where: str, settings: Settings) -> None:
 def check_prepared_request(prepared, where: str, settings: Settings) -> None:
     """Check a ``requests.PreparedRequest`` again: its URL is the one the adapter hands to urllib3."""
     check_url_allowed(prepared.url, where, settings)
+
+
+def refuse_bad_status(response, url: str) -> None:
+    """A publisher's 404/410 means the file is unavailable here (the figure is skipped); any other non-200 is a fault."""
+    from nao_analysis.errors import DownloadError, SourceUnavailableError
+
+    if response.status_code in (404, 410):
+        response.close()
+        raise SourceUnavailableError(
+            f"{url}: HTTP {response.status_code} {response.reason} - the publisher has no file here (moved or withdrawn); "
+            "run `nao-analysis sources check --online` for the fix, or point NAO_DATA_MIRROR at a copy"
+        )
+    if response.status_code != 200:
+        response.close()
+        raise DownloadError(
+            f"{url}: HTTP {response.status_code} {response.reason} - check the route in data/sources.yaml with "
+            "`nao-analysis sources check --online`, or try again later"
+        )

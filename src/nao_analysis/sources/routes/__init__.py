@@ -179,19 +179,10 @@ def request(
 
 def get_ok(session: requests.Session, url: str, settings: Settings, *, stream: bool = False) -> requests.Response:
     """GET ``url`` and insist on HTTP 200."""
+    from nao_analysis.sources.policy import refuse_bad_status
+
     response = request(session, url, settings, stream=stream)
-    if response.status_code in (404, 410):
-        response.close()
-        # The publisher says it has no such page or file: unavailable here (a figure needing it is skipped), not a fault.
-        raise SourceUnavailableError(
-            f"{url}: HTTP {response.status_code} {response.reason} - the publisher has no file here (moved or withdrawn); "
-            "run `nao-analysis sources check --online` for the fix, or point NAO_DATA_MIRROR at a copy"
-        )
-    if response.status_code != 200:
-        response.close()
-        raise DownloadError(
-            f"{url}: HTTP {response.status_code} {response.reason} - the page or file has moved; run `nao-analysis sources check --online`"
-        )
+    refuse_bad_status(response, url)
     return response
 
 
