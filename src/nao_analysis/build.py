@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nao_analysis import __version__
+from nao_analysis import __version__, build_memo
 from nao_analysis.editions import Edition, load_edition, parse_override
 from nao_analysis.errors import NaoError
 from nao_analysis.figures import FigureSpec, load_specs
@@ -624,6 +624,8 @@ def build(
     if kernels not in KERNEL_MODES:
         raise NaoError(f"kernels={kernels!r}: use one of {', '.join(KERNEL_MODES)}")
     started = time.perf_counter()
+    # Before anything is read: an edit made while this build runs must not be mistaken for what it built.
+    started_inputs = build_memo.input_stats(settings, edition_name)
     edition = load_edition(edition_name, overrides, settings=settings)
     specs = load_specs()
     if only:
@@ -656,6 +658,17 @@ def build(
             result.results.sort(key=lambda r: order.index(r.figure))
         result.seconds = time.perf_counter() - started
         _write_site_if_needed(settings, edition, result, bool(to_run) or force, overrides or [])
+        if not only and edition_name == edition.name and all(r.status in (BUILT, UP_TO_DATE) for r in result.results):
+            build_memo.write(
+                settings,
+                edition.name,
+                started_inputs=started_inputs,
+                asked=build_memo.request(settings, edition_name, overrides),
+                rows=[[r.figure, UP_TO_DATE, 0.0, ""] for r in result.results],
+                exit_codes={"default": result.exit_code(False), "strict": result.exit_code(True)},
+            )
+        else:
+            build_memo.forget(settings, edition.name)
     result.seconds = time.perf_counter() - started
     return result
 
@@ -796,11 +809,5 @@ def rerender_notebook_pages(settings: Settings, edition: str, results: list[Figu
 
 
 def summary_table(result: BuildResult) -> str:
-    lines = [f"{'figure':<8} {'status':<11} {'seconds':>8}  message"]
-    for r in result.results:
-        lines.append(f"{r.figure:<8} {r.status:<11} {r.seconds:>8.1f}  {r.message}")
-    counts: dict[str, int] = {}
-    for r in result.results:
-        counts[r.status] = counts.get(r.status, 0) + 1
-    lines.append(f"edition {result.edition}: " + ", ".join(f"{n} {s}" for s, n in counts.items()) + f" in {result.seconds:.1f}s")
-    return "\n".join(lines)
+    rows = [[r.figure, r.status, r.seconds, r.message] for r in result.results]
+    return build_memo.format_summary(result.edition, rows, result.seconds)

@@ -72,13 +72,24 @@ def _cmd_fetch(args) -> int:
 
 
 def _cmd_build(args) -> int:
-    from nao_analysis.build import build, summary_table
+    import time
+
+    from nao_analysis import build_memo
     from nao_analysis.settings import Settings
 
+    started = time.perf_counter()
     settings = getattr(args, "settings", None) or Settings.from_environment()
     if args.timeout is not None:
         settings = settings.with_changes(notebook_timeout=args.timeout)
     only = [f.strip() for item in args.only for f in item.split(",") if f.strip()] if args.only else None
+    if not only and not args.force:
+        # Nothing changed since a build that left every figure current: say so without planning again.
+        memo = build_memo.recall(settings, args.edition, build_memo.request(settings, args.edition, args.set))
+        if memo:
+            print(build_memo.format_summary(memo["request"]["edition"], memo["rows"], time.perf_counter() - started))
+            return memo["exit_codes"]["strict" if args.strict else "default"]
+    from nao_analysis.build import build, summary_table
+
     kernels = "fresh" if args.fresh_kernels else args.kernels
     result = build(args.edition, settings, only=only, overrides=args.set, jobs=args.jobs, force=args.force, kernels=kernels)
     print(summary_table(result))
