@@ -43,7 +43,7 @@ from nao_analysis.editions import Edition, load_edition, parse_override
 from nao_analysis.errors import NaoError
 from nao_analysis.figures import FigureSpec, load_specs
 from nao_analysis.hashing import hash_bytes, hash_json, hash_tree
-from nao_analysis.safe_io import move_into_place, write_text_atomic
+from nao_analysis.safe_io import load_yaml, move_into_place, write_text_atomic
 from nao_analysis.settings import Settings
 from nao_analysis.sources.registry import Registry, load_pins, load_registry
 
@@ -471,12 +471,11 @@ def _load_record(settings: Settings, edition: str, spec: FigureSpec) -> dict[str
 
 def published_checks(settings: Settings, figure_id: str) -> dict[str, dict[str, Any]]:
     """The numbers the report publishes for a figure, from ``data/manual/published/<figure>.yaml``."""
-    import yaml
 
     path = settings.manual_dir / "published" / f"{figure_id}.yaml"
     if not path.exists():
         return {}
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = load_yaml(path.read_text(encoding="utf-8")) or {}
     return {row["check"]: row for row in data.get("checks", [])}
 
 

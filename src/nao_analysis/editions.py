@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from nao_analysis.errors import EditionError
 from nao_analysis.figures import load_specs, order_key
 from nao_analysis.figures.recipe import FigureParams
+from nao_analysis.safe_io import load_yaml
 from nao_analysis.settings import Settings
 
 EDITION_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
@@ -72,7 +73,7 @@ def parse_override(assignment: str) -> tuple[str, str, Any]:
     if not sep or not dot or not figure_id or not field:
         raise EditionError(f"--set {assignment!r}: expected FIGURE.PARAMETER=VALUE, e.g. --set fig02.end_year=2022")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else raw
+        value = load_yaml(raw) if raw.strip() else raw
     except yaml.YAMLError:
         value = raw
     return figure_id, field, value
@@ -107,7 +108,7 @@ def load_edition_file(path: Path, overrides: list[str] | dict[str, dict[str, Any
     if not path.is_file():
         raise EditionError(f"{path}: no such edition file - give the path of an edition YAML")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise EditionError(f"{path}: not valid YAML ({str(exc).splitlines()[0]}) - fix the syntax") from None
     try:

@@ -37,7 +37,7 @@ import yaml
 from pydantic import ValidationError
 
 from nao_analysis.errors import ReaderError, SourceError
-from nao_analysis.safe_io import file_looks_like_html, move_into_place, write_text_atomic
+from nao_analysis.safe_io import file_looks_like_html, load_yaml, move_into_place, write_text_atomic
 from nao_analysis.settings import Settings
 from nao_analysis.sources.registry import Registry, Source, load_registry
 
@@ -257,7 +257,7 @@ def _parse_serves(serves: Mapping[str, Any] | None) -> dict[str, Any]:
         if isinstance(value, str) and CONTROL.search(value):
             raise SourceError(f"--serves {key}=...: the value contains a control character (a newline?) - give it on one line")
         # "93517" is the indicator number, "2022-23" stays a year: YAML decides as it would in the registry.
-        parsed[key] = yaml.safe_load(value) if isinstance(value, str) and value.strip() else value
+        parsed[key] = load_yaml(value) if isinstance(value, str) and value.strip() else value
     return parsed
 
 
@@ -596,7 +596,7 @@ def _editions_using(source_id: str, settings: Settings) -> list[str]:
     users = []
     for path in sorted(settings.editions_dir.glob("*.yaml")):
         with contextlib.suppress(OSError, yaml.YAMLError):
-            figures = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("figures") or {}
+            figures = (load_yaml(path.read_text(encoding="utf-8")) or {}).get("figures") or {}
             for figure_id, values in figures.items():
                 for name, value in (values or {}).items():
                     if value == source_id or (isinstance(value, list) and source_id in value):

@@ -41,6 +41,7 @@ from nao_analysis.editions import EDITION_NAME, EditionFile, parse_override
 from nao_analysis.errors import EditionError, SourceError
 from nao_analysis.figures import FigureSpec
 from nao_analysis.figures import load_specs as load_all
+from nao_analysis.safe_io import load_yaml
 from nao_analysis.settings import Settings
 from nao_analysis.sources.registry import Registry, Source, load_registry
 from nao_analysis.years import FINANCIAL_YEAR, _check_financial_year, shift_financial_year
@@ -870,7 +871,7 @@ def _read_edition(settings: Settings, name: str) -> dict[str, Any]:
         available = ", ".join(sorted(p.stem for p in settings.editions_dir.glob("*.yaml")))
         raise EditionError(f"{path}: no such edition {name!r} - available editions: {available}")
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = load_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise EditionError(f"{path}: not valid YAML ({str(exc).splitlines()[0]}) - fix the syntax") from None
     try:

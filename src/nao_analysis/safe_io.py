@@ -9,6 +9,7 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 #: How an HTML page (an error or login page served in place of a data file) starts.
 HTML_START = re.compile(rb"^\s*(<!doctype html|<html|<head|<body)", re.IGNORECASE)
@@ -61,3 +62,10 @@ def move_into_place(source: Path, target: Path) -> None:
             raise
         write_atomic(target, lambda p: shutil.copyfile(source, p))
         Path(source).unlink(missing_ok=True)
+
+
+def load_yaml(text: str) -> Any:
+    """``yaml.safe_load`` through libyaml where PyYAML has it: the same safe types, about ten times faster."""
+    import yaml
+
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - both loaders are the safe ones

@@ -27,6 +27,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict
 
 from nao_analysis.errors import EditionError, NaoError
+from nao_analysis.safe_io import load_yaml
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -133,7 +134,7 @@ class PublishedRun:
         path = manual_dir / "published" / f"{figure_id}.yaml"
         if not path.exists():
             return cls(figure_id, {}, (), {})
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = load_yaml(path.read_text(encoding="utf-8")) or {}
         run = data.get("published_run") or {}
         default_depends = tuple(data.get("depends_on") or (n for n in run.get("parameters", {}) if n not in (run.get("inputs") or ())))
         checks = {}
@@ -251,7 +252,7 @@ class FigureContext:
             data: Any = pd.read_csv(io.BytesIO(data_bytes), **options)
         elif path.suffix in (".yaml", ".yml"):
             try:
-                data = yaml.safe_load(data_bytes.decode("utf-8"))
+                data = load_yaml(data_bytes.decode("utf-8"))
             except yaml.YAMLError as exc:
                 raise NaoError(f"data/manual/{name}: not valid YAML ({str(exc).splitlines()[0]}) - fix the file") from None
         else:

@@ -12,12 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from nao_analysis.errors import EditionError, NaoError
 from nao_analysis.figures import recipe
 from nao_analysis.figures.recipe import FigureContext, FigureResult
-from nao_analysis.safe_io import write_atomic, write_text_atomic
+from nao_analysis.safe_io import load_yaml, write_atomic, write_text_atomic
 from nao_analysis.settings import Settings
 
 SCRATCH = "scratch"
@@ -223,7 +221,7 @@ def _with_expectations(ctx: FigureContext, rows: list[dict[str, Any]]) -> list[d
     path = ctx.edition.path.parent / "expected" / f"{ctx.edition.name}.yaml"
     expected: dict[str, Any] = {}
     if path.exists() and not ctx.overrides:
-        expected = ((yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("figures") or {}).get(ctx.figure_id) or {}
+        expected = ((load_yaml(path.read_text(encoding="utf-8")) or {}).get("figures") or {}).get(ctx.figure_id) or {}
     out = []
     for row in rows:
         row = dict(row)

@@ -22,7 +22,7 @@ import pandas as pd
 
 from nao_analysis.errors import ReaderError
 from nao_analysis.readers.numbers import cell_name, column_letter
-from nao_analysis.safe_io import looks_like_html
+from nao_analysis.safe_io import load_yaml, looks_like_html
 
 SPREADSHEET_SUFFIXES = {".xls", ".xlsx", ".xlsm", ".ods"}
 TEXT_SUFFIXES = {".csv", ".txt", ".tsv"}
@@ -455,7 +455,7 @@ def read_manual_yaml(path: Path, model, *, missing_fix: str, invalid_fix: str):
     if not path.exists():
         raise ReaderError(path, "file not found", missing_fix)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise ReaderError(path, f"not valid YAML ({str(exc).splitlines()[0]})", "fix the YAML syntax") from None
     if not isinstance(data, dict):

@@ -13,6 +13,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from nao_analysis.errors import SourceError
+from nao_analysis.safe_io import load_yaml
 from nao_analysis.settings import Settings
 
 
@@ -332,7 +333,7 @@ class Registry(BaseModel):
 
 def _read_yaml(path: Path) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return load_yaml(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise SourceError(f"{path}: registry file not found - run from a checkout of nao-analysis") from None
     except yaml.YAMLError as exc:
