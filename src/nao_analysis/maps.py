@@ -22,7 +22,8 @@ Typical use::
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -232,13 +233,25 @@ def place_inset(land, inset_bounds: tuple[float, float, float, float], *, title_
 # -- drawing ---------------------------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def _without_idle_redraws(fig) -> Iterator[None]:
+    """geopandas asks the canvas to redraw after every layer it plots; on a file-only (Agg) canvas each
+    request is a full render of the map, thrown away. The map is drawn once, when it is saved."""
+    fig.canvas.draw_idle = lambda *args, **kwargs: None
+    try:
+        yield
+    finally:
+        del fig.canvas.draw_idle
+
+
 def _draw(ax, gdf: gpd.GeoDataFrame, classes: pd.Series, colours: list[str], edge_width: float) -> None:
     colour_of = dict(zip(classes.cat.categories, colours))
     has_class = classes.notna()
-    if has_class.any():
-        gdf[has_class].plot(ax=ax, color=[colour_of[c] for c in classes[has_class]], edgecolor="white", linewidth=edge_width)
-    if (~has_class).any():
-        gdf[~has_class].plot(ax=ax, facecolor=NO_DATA_GREY, edgecolor=NO_DATA_EDGE, hatch=NO_DATA_HATCH, linewidth=edge_width)
+    with _without_idle_redraws(ax.figure):
+        if has_class.any():
+            gdf[has_class].plot(ax=ax, color=[colour_of[c] for c in classes[has_class]], edgecolor="white", linewidth=edge_width)
+        if (~has_class).any():
+            gdf[~has_class].plot(ax=ax, facecolor=NO_DATA_GREY, edgecolor=NO_DATA_EDGE, hatch=NO_DATA_HATCH, linewidth=edge_width)
     ax.set_axis_off()
     ax.set_aspect("equal")
     ax.grid(False)
