@@ -16,11 +16,15 @@ the manifest the build writes; nothing is fetched or recomputed, and every strin
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import html
 import json
+import multiprocessing
+import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -281,8 +285,36 @@ def _write_spreadsheet(record: dict[str, Any], figures_dir: Path, target: Path, 
     )
 
 
+@contextlib.contextmanager
+def spreadsheets_in_background(
+    records: Sequence[dict[str, Any]], figures_dir: Path, site_dir: Path, built_at: str
+) -> Iterator[dict[str, Future]]:
+    """Start writing every figure's spreadsheet in worker processes; yield figure stem -> its pending write.
+
+    The workbooks are most of the site's work and independent of each other and of the pages, which are
+    written meanwhile; on a machine with one core they are simply written in turn."""
+    workers = min(len(records), len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    if workers < 2:
+        yield {}
+        return
+    import nao_analysis.report.spreadsheet  # noqa: F401 - imported once here, not in every worker
+
+    target = site_dir / "figures"
+    target.mkdir(parents=True, exist_ok=True)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        yield {
+            record["stem"]: pool.submit(_write_spreadsheet, record, figures_dir, target / f"{record['stem']}.xlsx", built_at)
+            for record in records
+        }
+
+
 def publish_figure_files(
-    record: dict[str, Any], figures_dir: Path, site_dir: Path, common: dict[str, Any], area_links: dict[str, str] | None = None
+    record: dict[str, Any],
+    figures_dir: Path,
+    site_dir: Path,
+    common: dict[str, Any],
+    area_links: dict[str, str] | None = None,
+    spreadsheet_job: Future | None = None,
 ) -> FigureFiles:
     """Copy a figure's charts and data into ``<site>/figures/``, write its spreadsheet and, for a map, its interactive page.
 
@@ -298,6 +330,8 @@ def publish_figure_files(
         Keyword arguments for :func:`render_page` shared by every page of the site.
     area_links : dict, optional
         Area code -> site-relative page of its profile, for the interactive map.
+    spreadsheet_job : concurrent.futures.Future, optional
+        The spreadsheet's write already started by :func:`spreadsheets_in_background`; without it, written here.
 
     Returns
     -------
@@ -326,7 +360,10 @@ def publish_figure_files(
     spreadsheet = None
     try:
         xlsx = target / f"{record['stem']}.xlsx"
-        _write_spreadsheet(record, figures_dir, xlsx, common.get("built_at", ""))
+        if spreadsheet_job is None:
+            _write_spreadsheet(record, figures_dir, xlsx, common.get("built_at", ""))
+        else:
+            spreadsheet_job.result()
         if xlsx.exists():
             spreadsheet = f"figures/{xlsx.name}"
     except Exception as exc:  # shown on the index so the reviewer knows the spreadsheet is missing and why
@@ -704,20 +741,22 @@ def write_site(edition, results, settings=None) -> Path:
         ' &middot; <a href="reconciliation.csv">reconciliation.csv</a>',
     }
     records = [r.record for r in results if r.record]
-    area_links = write_area_pages(records, figures_dir, site_dir, common)
-    if area_links:
-        common["nav"] = [NAV[0], AREAS_NAV, *NAV[1:]]
-    # The area profiles have their own pages; the index, reconciliation and AQA log list the report's figures.
-    results = [r for r in results if r.figure != AREAS_FIGURE]
-    records = [r for r in records if r.get("figure") != AREAS_FIGURE]
-
+    figure_records = [r for r in records if r.get("figure") != AREAS_FIGURE]
     sections: dict[str, str] = {}
-    for result in results:
-        if result.record:
-            files = publish_figure_files(result.record, figures_dir, site_dir, common, area_links=area_links)
-            sections[result.figure] = figure_section(result.record, files, rows)
-        else:
-            sections[result.figure] = unbuilt_section(result.figure, result.status, result.message, rows)
+    with spreadsheets_in_background(figure_records, figures_dir, site_dir, common.get("built_at") or "") as spreadsheet_jobs:
+        area_links = write_area_pages(records, figures_dir, site_dir, common)
+        if area_links:
+            common["nav"] = [NAV[0], AREAS_NAV, *NAV[1:]]
+        # The area profiles have their own pages; the index, reconciliation and AQA log list the report's figures.
+        results = [r for r in results if r.figure != AREAS_FIGURE]
+        records = figure_records
+        for result in results:
+            if result.record:
+                job = spreadsheet_jobs.get(result.record["stem"])
+                files = publish_figure_files(result.record, figures_dir, site_dir, common, area_links=area_links, spreadsheet_job=job)
+                sections[result.figure] = figure_section(result.record, files, rows)
+            else:
+                sections[result.figure] = unbuilt_section(result.figure, result.status, result.message, rows)
     key_facts = key_facts_section(site_dir / "key_facts.json")
     write_text(
         site_dir / "index.html",
