@@ -119,26 +119,32 @@ def attach_ons_codes(spend: pd.DataFrame, crosswalk: pd.DataFrame, area_names: p
     out = spend.copy()
     out["ons_code"] = out["ons_code"].astype(object)
     from_file = out["ons_code"].notna() & out["ons_code"].astype(str).str.match(r"^E\d{8}$")
-    out["ons_code_from"] = None
-    out.loc[from_file, "ons_code_from"] = "file"
-    lookup = crosswalk.set_index("e_code")
+    crosswalk_of = {e: (code, authority) for e, code, authority in zip(crosswalk["e_code"], crosswalk["ons_code"], crosswalk["authority"])}
     by_name: dict[str, list[str]] = {}
     for code, name in zip(area_names["code"], area_names["name"]):
         by_name.setdefault(normalise_name(name), []).append(code)
-    unmatched = []
-    for idx in out.index[~from_file]:
-        e_code, name = out.at[idx, "e_code"], out.at[idx, "authority"]
+    codes, found_by, unmatched = [], [], []
+    for in_file, code, e_code, name in zip(from_file, out["ons_code"], out["e_code"], out["authority"]):
+        if in_file:
+            codes.append(code)
+            found_by.append("file")
+            continue
         # E-codes are reused after reorganisations (E1203 was not Dorset UA in 2013-14), so the names must agree.
-        if e_code in lookup.index and _names_agree(name, lookup.at[e_code, "authority"]):
-            out.at[idx, "ons_code"] = lookup.at[e_code, "ons_code"]
-            out.at[idx, "ons_code_from"] = "e_code_crosswalk"
+        crosswalked = crosswalk_of.get(e_code)
+        if crosswalked is not None and _names_agree(name, crosswalked[1]):
+            codes.append(crosswalked[0])
+            found_by.append("e_code_crosswalk")
             continue
         candidates = by_name.get(normalise_name(name), [])
         if len(candidates) == 1:
-            out.at[idx, "ons_code"] = candidates[0]
-            out.at[idx, "ons_code_from"] = "name"
+            codes.append(candidates[0])
+            found_by.append("name")
         else:
+            codes.append(code)
+            found_by.append(None)
             unmatched.append(f"{e_code} ({name})")
+    out["ons_code"] = pd.Series(codes, index=out.index, dtype=object)
+    out["ons_code_from"] = pd.Series(found_by, index=out.index, dtype=object)
     if unmatched:
         raise CrosswalkError(
             f"E-code crosswalk: {len(set(unmatched))} authorities have no ONS code: {', '.join(sorted(set(unmatched)))} "
