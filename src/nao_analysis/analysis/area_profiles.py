@@ -434,6 +434,8 @@ def area_deaths(
                 total = total + by_area[:, column_of[window_year]]
             rolling[:, position] = total
 
+    if not by_area.size:
+        return pd.DataFrame([], columns=DEATHS_COLUMNS)  # no areas or no years: the columns, untyped, as for any empty table
     in_year = by_area.ravel().tolist()  # area by area, years in order within each
     periods = [f"{year - window + 1}-{str(year)[-2:]}" if window > 1 else str(year) for year in years]
     return pd.DataFrame(
