@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 from conftest import requires_mirror
@@ -189,6 +190,46 @@ class TestWholeRun:
         assert lowest["rank"] == 1
 
 
+@requires_mirror
+class TestRecordsFollowTheTables:
+    """The per-area records and the tidy tables are built from rows grouped once by area; each check here recomputes
+    one link between them for every area with plain Python."""
+
+    def test_every_rolling_total_adds_up_the_years_of_its_window(self, profiles):
+        deaths = profiles[0].data["deaths"]
+        in_year = dict(zip(zip(deaths["code"], deaths["last_year"]), deaths["deaths_in_year"]))
+        expected = [
+            sum(in_year.get((code, year), math.nan) for year in range(first, last + 1))
+            for code, first, last in zip(deaths["code"], deaths["first_year"], deaths["last_year"])
+        ]
+        np.testing.assert_array_equal(deaths["deaths_rolling"].to_numpy(), np.array(expected))
+
+    def test_each_record_lists_its_areas_spending_rows_in_table_order(self, profiles):
+        spending = profiles[0].data["spending"]
+        expected = {code: [] for code in profiles[1]}
+        for code, year, basis, series, covers in zip(
+            spending["code"], spending["year"], spending["basis"], spending["series"], spending["covers"]
+        ):
+            expected[code].append((year, basis, series, covers))
+        listed = {code: [(s["year"], s["basis"], s["series"], s["covers"]) for s in area["spending"]] for code, area in profiles[1].items()}
+        assert listed == expected
+
+    def test_each_share_takes_the_comparison_spending_of_the_same_area_year_and_basis(self, profiles):
+        spending, shares = profiles[0].data["spending"], profiles[0].data["share"]
+        comparable = spending[spending["series"] == "comparison"]
+        with_treatment = shares[shares["treatment_source"] != ""]
+
+        def by_point(frame, value):
+            keys = zip(frame["code"], frame["year"], frame["basis"], frame["covers"])
+            return {key: None if math.isnan(v) else v for key, v in zip(keys, frame[value])}
+
+        assert by_point(with_treatment, "treatment_gbp_k") == by_point(comparable, "cash_gbp_k")
+
+    def test_the_headline_change_is_the_longest_span_of_years(self, profiles):
+        headlines = {(a["change"]["from"], a["change"]["to"], a["change"]["basis"]) for a in profiles[1].values()}
+        assert headlines == {("2013-14", "2022-23", "outturn")}
+
+
 # -- pure functions --------------------------------------------------------------------------------
 
 
@@ -212,6 +253,13 @@ class TestYearPairs:
 
         with pytest.raises(AnalysisError, match="two revenue-account files for 2013-14 outturn"):
             year_pairs([RevenueYear("2013-14", "outturn", "a"), RevenueYear("2013-14", "outturn", "b")])
+
+
+def test_the_headline_change_is_outturn_when_spans_are_equal():
+    from nao_analysis.analysis.area_profiles import headline_change
+
+    changes = pd.DataFrame({"base_year": ["2014-15", "2014-15"], "target_year": ["2021-22", "2021-22"], "basis": ["budget", "outturn"]})
+    assert headline_change(changes)["basis"] == "outturn"
 
 
 @pytest.fixture(scope="module")

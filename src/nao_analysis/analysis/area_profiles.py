@@ -133,11 +133,23 @@ def _own_codes(code: str, partner: object) -> list[str]:
     return [code, partner] if isinstance(partner, str) and partner else [code]
 
 
-def _sum_codes(codes: Iterable[str], values: pd.Series) -> float:
+def _sum_codes(codes: Iterable[str], values: Mapping[str, float]) -> float:
     picked = [values.get(c, np.nan) for c in codes]
     if not picked or any(pd.isna(v) for v in picked):
         return float("nan")
     return float(sum(picked))
+
+
+def _by_code(values: pd.Series) -> dict[str, float]:
+    """A Series by code as a plain dict: pandas' per-label ``get`` costs far more than a dict look-up in a loop."""
+    return dict(zip(values.index, values.tolist()))
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    """The rows as plain dicts of Python values, converted column by column: pandas' own row access (``.loc``,
+    ``itertuples``, ``to_dict``) boxes each Arrow-backed string separately and was most of this module's time."""
+    columns = list(frame.columns)
+    return [dict(zip(columns, values)) for values in zip(*(frame[c].tolist() for c in columns))]
 
 
 def _names(codes: Iterable[str], names: Mapping[str, str]) -> str:
@@ -181,23 +193,31 @@ def spending_points(
         for a gap.
     """
     rows = []
+    area_list = _records(areas)
     for (base_year, target_year, basis), comparison in pairs.items():
-        table = comparison.table.set_index("target_code")
-        for area in areas.itertuples(index=False):
-            unit = table.loc[area.code]
+        units = _records(comparison.table)
+        unit_of_code = {unit["target_code"]: unit for unit in units}
+        # The target year covers every code of the comparison unit; a unit without an id matches no code.
+        codes_of_unit: dict[str, list[str]] = {}
+        for unit in units:
+            if isinstance(unit["unit_id"], str):
+                codes_of_unit.setdefault(unit["unit_id"], []).append(unit["target_code"])
+        for area in area_list:
+            unit = unit_of_code[area["code"]]
             base_codes = [c for c in str(unit["base_codes"]).split("; ") if c]
-            target_codes = sorted(table.index[table["unit_id"] == unit["unit_id"]])
+            target_codes = sorted(codes_of_unit.get(unit["unit_id"], []))
             for year, codes, cash in (
                 (base_year, base_codes, unit["base_cash_gbp_k"]),
                 (target_year, target_codes, unit["target_cash_gbp_k"]),
             ):
                 rows.append(_point(area, year, basis, "comparison", codes, cash, factors, sources, names, price_year))
     for (year, basis), spend in own_spend.items():
-        for area in areas.itertuples(index=False):
-            codes = _own_codes(area.code, area.partner_code)
-            if not all(c in spend.index for c in codes):
+        spend_of = _by_code(spend)
+        for area in area_list:
+            codes = _own_codes(area["code"], area["partner_code"])
+            if not all(c in spend_of for c in codes):
                 continue  # the area did not exist in that year's file: its history is the comparison unit's
-            rows.append(_point(area, year, basis, "area", codes, _sum_codes(codes, spend), factors, sources, names, price_year))
+            rows.append(_point(area, year, basis, "area", codes, _sum_codes(codes, spend_of), factors, sources, names, price_year))
     out = pd.DataFrame(rows, columns=SPENDING_COLUMNS)
     # An unchanged area's own value is its comparison value: keep one row, marked as comparable.
     out["_rank"] = (out["series"] != "comparison").astype(int)
@@ -210,8 +230,8 @@ def spending_points(
 def _point(area, year, basis, series, codes, cash, factors, sources, names, price_year) -> dict:
     cash = float(cash) if cash is not None and not pd.isna(cash) else float("nan")
     return {
-        "code": area.code,
-        "name": area.name,
+        "code": area["code"],
+        "name": area["name"],
         "year": year,
         "basis": basis,
         "series": series,
@@ -235,23 +255,26 @@ def area_changes(areas: pd.DataFrame, pairs: Mapping[tuple[str, str, str], objec
         :data:`CHANGE_COLUMNS`, one row per area and pair.
     """
     rows = []
+    area_list = _records(areas)
     for (base_year, target_year, basis), comparison in pairs.items():
-        table = comparison.table.set_index("target_code")
+        table = comparison.table
         ranked = int((table["counted"] & table["change_real_pct"].notna()).sum())
-        for area in areas.itertuples(index=False):
-            unit = table.loc[area.code]
+        england = float(comparison.england["change_pct"])
+        unit_of_code = {unit["target_code"]: unit for unit in _records(table)}
+        for area in area_list:
+            unit = unit_of_code[area["code"]]
             rank = unit["rank"]
             rows.append(
                 {
-                    "code": area.code,
-                    "name": area.name,
+                    "code": area["code"],
+                    "name": area["name"],
                     "base_year": base_year,
                     "target_year": target_year,
                     "basis": basis,
                     "covers": str(unit["unit_name"]),
                     "base_covers": str(unit["base_names"]),
                     "change_real_pct": float(unit["change_real_pct"]) if pd.notna(unit["change_real_pct"]) else float("nan"),
-                    "england_change_real_pct": float(comparison.england["change_pct"]),
+                    "england_change_real_pct": england,
                     "rank": pd.NA if pd.isna(rank) else int(rank),
                     "ranked_areas": ranked,
                     "implausible": bool(unit["implausible"]),
@@ -294,31 +317,35 @@ def public_health_shares(
         :data:`SHARE_COLUMNS`.
     """
     rows = []
-    comparable = spending[spending["series"] == "comparison"]
+    # Grouped once: filtering the spending frame per area, year and basis was most of this function's time.
+    points_of: dict[tuple[str, str, str], list[dict]] = {}
+    for point in _records(spending[spending["series"] == "comparison"]):
+        points_of.setdefault((point["code"], point["year"], point["basis"]), []).append(point)
+    area_list = _records(areas)
     for (year, basis), totals in public_health.items():
-        for area in areas.itertuples(index=False):
-            treatment = comparable[(comparable["code"] == area.code) & (comparable["year"] == year) & (comparable["basis"] == basis)]
-            if treatment.empty:
-                codes = _own_codes(area.code, area.partner_code)
-                ph = _sum_codes(codes, totals)
+        total_of = _by_code(totals)
+        ph_source = public_health_sources[(year, basis)]
+        for area in area_list:
+            treatment = points_of.get((area["code"], year, basis), [])
+            if not treatment:
+                codes = _own_codes(area["code"], area["partner_code"])
+                ph = _sum_codes(codes, total_of)
                 rows.append(
-                    _share_row(area, year, basis, _names(sorted(codes), names), float("nan"), ph, "", public_health_sources[(year, basis)])
+                    _share_row(area, year, basis, _names(sorted(codes), names), float("nan"), ph, "", ph_source)
                     | {"status": f"no {basis} treatment spending for {year} in this edition"}
                 )
                 continue
-            for point in treatment.itertuples(index=False):
-                ph = _sum_codes(point.covered_codes.split("; "), totals)
-                rows.append(
-                    _share_row(area, year, basis, point.covers, point.cash_gbp_k, ph, point.source, public_health_sources[(year, basis)])
-                )
+            for point in treatment:
+                ph = _sum_codes(point["covered_codes"].split("; "), total_of)
+                rows.append(_share_row(area, year, basis, point["covers"], point["cash_gbp_k"], ph, point["source"], ph_source))
     return pd.DataFrame(rows, columns=SHARE_COLUMNS)
 
 
 def _share_row(area, year, basis, covers, treatment, ph, treatment_source, ph_source) -> dict:
     share = treatment / ph * 100 if not (math.isnan(treatment) or math.isnan(ph)) and ph > 0 else float("nan")
     return {
-        "code": area.code,
-        "name": area.name,
+        "code": area["code"],
+        "name": area["name"],
         "year": year,
         "basis": basis,
         "covers": covers,
@@ -366,46 +393,67 @@ def area_deaths(
         raise AnalysisError(f"area profiles: rolling window {window} must be at least one year")
     wide = deaths.pivot_table(index="code", columns="year", values="deaths", aggfunc="first", dropna=False)
     years = sorted(int(y) for y in wide.columns)
-    names = dict(zip(deaths["code"], deaths["name"]))
+    wide = wide.reindex(columns=years)
+    yearly = wide.to_numpy(dtype=float)
+    row_of = {code: i for i, code in enumerate(wide.index)}
+    names = dict(zip(deaths["code"].tolist(), deaths["name"].tolist()))
     districts_of = districts.groupby("upper_tier_code")["district_code"].apply(list).to_dict()
-    rows = []
-    for area in areas.itertuples(index=False):
+    area_list = _records(areas)
+
+    # One row of yearly deaths per area (its own codes added together); a year missing for any code is a gap.
+    by_area = np.full((len(area_list), len(years)), np.nan)
+    covers, summed_from_districts = [], []
+    for position, area in enumerate(area_list):
         parts, summed = [], False
-        for code in _own_codes(area.code, area.partner_code):
-            if code in wide.index:
-                parts.append((code, wide.loc[code]))
+        for code in _own_codes(area["code"], area["partner_code"]):
+            if code in row_of:
+                parts.append(yearly[row_of[code]])
                 continue
             own = [d for d in districts_of.get(code, []) if d != code]
-            if own and all(d in wide.index for d in own):
-                parts.append((code, wide.loc[own].sum(axis=0, min_count=len(own)).where(wide.loc[own].notna().all(axis=0))))
+            if own and all(d in row_of for d in own):
+                block = wide.loc[own]
+                parts.append(block.sum(axis=0, min_count=len(own)).where(block.notna().all(axis=0)).to_numpy(dtype=float))
                 summed = True
             else:
-                parts.append((code, pd.Series(np.nan, index=wide.columns)))
-        by_year = pd.concat([p for _, p in parts], axis=1).sum(axis=1, min_count=len(parts))
-        by_year = by_year.where(pd.concat([p for _, p in parts], axis=1).notna().all(axis=1))
-        covers = "; ".join(names.get(c, c).strip() for c, _ in parts)
-        for position, year in enumerate(years):
-            window_years = years[max(0, position - window + 1) : position + 1]
-            complete = len(window_years) == window and window_years == list(range(year - window + 1, year + 1))
-            values = [by_year.get(y, np.nan) for y in window_years]
-            total = float(sum(values)) if complete and not any(pd.isna(v) for v in values) else float("nan")
-            in_year = by_year.get(year, np.nan)
-            rows.append(
-                {
-                    "code": area.code,
-                    "name": area.name,
-                    "first_year": year - window + 1,
-                    "last_year": year,
-                    "period": f"{year - window + 1}-{str(year)[-2:]}" if window > 1 else str(year),
-                    "deaths_rolling": total,
-                    "deaths_in_year": float(in_year) if pd.notna(in_year) else float("nan"),
-                    "status": "" if pd.notna(in_year) else NO_DATA,
-                    "covers": covers,
-                    "summed_from_districts": summed,
-                    "source": source,
-                }
-            )
-    return pd.DataFrame(rows, columns=DEATHS_COLUMNS)
+                parts.append(np.full(len(years), np.nan))
+        total = parts[0]
+        for part in parts[1:]:
+            total = total + part  # NaN in either part stays NaN: a gap is never zero
+        by_area[position] = total
+        covers.append("; ".join(names.get(c, c).strip() for c in _own_codes(area["code"], area["partner_code"])))
+        summed_from_districts.append(summed)
+
+    # Rolling totals for all areas at once; a window is complete only over consecutive years the extract has.
+    column_of = {year: i for i, year in enumerate(years)}
+    rolling = np.full(by_area.shape, np.nan)
+    for position, year in enumerate(years):
+        window_years = years[max(0, position - window + 1) : position + 1]
+        if len(window_years) == window and window_years == list(range(year - window + 1, year + 1)):
+            total = np.zeros(len(area_list))  # added in year order from zero, as a sum over the window's years
+            for window_year in window_years:
+                total = total + by_area[:, column_of[window_year]]
+            rolling[:, position] = total
+
+    if not by_area.size:
+        return pd.DataFrame([], columns=DEATHS_COLUMNS)  # no areas or no years: the columns, untyped, as for any empty table
+    in_year = by_area.ravel().tolist()  # area by area, years in order within each
+    periods = [f"{year - window + 1}-{str(year)[-2:]}" if window > 1 else str(year) for year in years]
+    return pd.DataFrame(
+        {
+            "code": [area["code"] for area in area_list for _ in years],
+            "name": [area["name"] for area in area_list for _ in years],
+            "first_year": [year - window + 1 for _ in area_list for year in years],
+            "last_year": [year for _ in area_list for year in years],
+            "period": [period for _ in area_list for period in periods],
+            "deaths_rolling": rolling.ravel().tolist(),
+            "deaths_in_year": in_year,
+            "status": ["" if not math.isnan(value) else NO_DATA for value in in_year],
+            "covers": [text for text in covers for _ in years],
+            "summed_from_districts": [summed for summed in summed_from_districts for _ in years],
+            "source": [source] * (len(area_list) * len(years)),
+        },
+        columns=DEATHS_COLUMNS,
+    )
 
 
 def _number(value) -> float | None:
@@ -416,9 +464,20 @@ def headline_change(changes: pd.DataFrame) -> pd.Series | None:
     """The area's headline comparison: the longest span of years, outturn before budget on a tie."""
     if changes.empty:
         return None
-    span = changes["target_year"].map(financial_year_start) - changes["base_year"].map(financial_year_start)
-    order = changes.assign(_span=span, _basis=changes["basis"].map({b: i for i, b in enumerate(BASES)}))
-    return order.sort_values(["_span", "_basis"], ascending=[False, True]).iloc[0]
+    return changes.iloc[_headline_position(_records(changes[["base_year", "target_year", "basis"]]))]
+
+
+def _headline_position(changes: Sequence[Mapping]) -> int:
+    """Index of the headline among an area's changes: longest span, then outturn before budget (an unknown basis
+    last), then the first listed."""
+    basis_order = {b: i for i, b in enumerate(BASES)}
+
+    def key(position: int) -> tuple:
+        change = changes[position]
+        span = financial_year_start(change["target_year"]) - financial_year_start(change["base_year"])
+        return (-span, basis_order.get(change["basis"], len(BASES)), position)
+
+    return min(range(len(changes)), key=key)
 
 
 def area_records(
@@ -432,74 +491,68 @@ def area_records(
     deaths_third_party: bool,
 ) -> list[dict]:
     """The per-area JSON-able summary (see :mod:`nao_analysis.figures.areas` for its shape), without sentences."""
+    # Each table split by area once, as plain rows: per-area pandas selections were most of this function's time.
+    spending_of, changes_of, shares_of, deaths_of = (_records_by_code(frame) for frame in (spending, changes, shares, deaths))
     out = []
-    by_code = {name: frame.groupby("code") for name, frame in (("s", spending), ("c", changes), ("p", shares), ("d", deaths))}
-
-    def part(key: str, code: str) -> pd.DataFrame:
-        groups = by_code[key]
-        return groups.get_group(code) if code in groups.groups else pd.DataFrame()
-
-    for area in areas.itertuples(index=False):
-        own_changes = part("c", area.code)
-        history = sorted({c for c in own_changes.get("crosswalk", []) if c})
-        predecessors = sorted({n for n, c in zip(own_changes.get("base_covers", []), own_changes.get("crosswalk", [])) if c})
-        head = headline_change(own_changes)
-        own_deaths = part("d", area.code)
+    for area in _records(areas):
+        own_changes = changes_of.get(area["code"], [])
+        history = sorted({c["crosswalk"] for c in own_changes if c["crosswalk"]})
+        predecessors = sorted({c["base_covers"] for c in own_changes if c["crosswalk"]})
+        own_deaths = deaths_of.get(area["code"], [])
         record = {
-            "code": area.code,
-            "name": area.name,
-            "partner": {"code": area.partner_code, "name": area.partner_name} if isinstance(area.partner_code, str) else None,
+            "code": area["code"],
+            "name": area["name"],
+            "partner": {"code": area["partner_code"], "name": area["partner_name"]} if isinstance(area["partner_code"], str) else None,
             "history": history,
             "predecessors": predecessors,
             "spending": [
                 {
-                    "year": r.year,
-                    "basis": r.basis,
-                    "series": r.series,
-                    "covers": r.covers,
-                    "cash_gbp_k": _number(r.cash_gbp_k),
-                    "real_gbp_k": _number(r.real_gbp_k),
-                    "status": r.status,
-                    "source": r.source,
+                    "year": r["year"],
+                    "basis": r["basis"],
+                    "series": r["series"],
+                    "covers": r["covers"],
+                    "cash_gbp_k": _number(r["cash_gbp_k"]),
+                    "real_gbp_k": _number(r["real_gbp_k"]),
+                    "status": r["status"],
+                    "source": r["source"],
                 }
-                for r in part("s", area.code).itertuples(index=False)
+                for r in spending_of.get(area["code"], [])
             ],
-            "changes": [_change_dict(r) for _, r in own_changes.iterrows()],
-            "change": _change_dict(head) if head is not None else None,
+            "changes": [_change_dict(r) for r in own_changes],
+            "change": _change_dict(own_changes[_headline_position(own_changes)]) if own_changes else None,
             "public_health_share": [
                 {
-                    "year": r.year,
-                    "basis": r.basis,
-                    "covers": r.covers,
-                    "treatment_gbp_k": _number(r.treatment_gbp_k),
-                    "public_health_gbp_k": _number(r.public_health_gbp_k),
-                    "share_pct": _number(r.share_pct),
-                    "status": r.status,
-                    "source": r.public_health_source,
-                    "treatment_source": r.treatment_source,
+                    "year": r["year"],
+                    "basis": r["basis"],
+                    "covers": r["covers"],
+                    "treatment_gbp_k": _number(r["treatment_gbp_k"]),
+                    "public_health_gbp_k": _number(r["public_health_gbp_k"]),
+                    "share_pct": _number(r["share_pct"]),
+                    "status": r["status"],
+                    "source": r["public_health_source"],
+                    "treatment_source": r["treatment_source"],
                 }
-                for r in part("p", area.code).itertuples(index=False)
+                for r in shares_of.get(area["code"], [])
             ],
             "deaths": {
                 "source": deaths_source,
                 "third_party": deaths_third_party,
                 "measure": "all drug poisoning",
-                "summed_from_districts": bool(own_deaths["summed_from_districts"].any()) if len(own_deaths) else False,
-                "covers": str(own_deaths["covers"].iloc[0]) if len(own_deaths) else "",
+                "summed_from_districts": any(bool(r["summed_from_districts"]) for r in own_deaths),
+                "covers": str(own_deaths[0]["covers"]) if own_deaths else "",
                 "annual": [
-                    {"year": int(r.last_year), "deaths": _number(r.deaths_in_year), "status": r.status}
-                    for r in own_deaths.itertuples(index=False)
+                    {"year": int(r["last_year"]), "deaths": _number(r["deaths_in_year"]), "status": r["status"]} for r in own_deaths
                 ],
                 "rolling": [
                     {
-                        "period": r.period,
-                        "first_year": int(r.first_year),
-                        "last_year": int(r.last_year),
-                        "deaths": _number(r.deaths_rolling),
-                        "status": "" if pd.notna(r.deaths_rolling) else NO_DATA,
+                        "period": r["period"],
+                        "first_year": int(r["first_year"]),
+                        "last_year": int(r["last_year"]),
+                        "deaths": _number(r["deaths_rolling"]),
+                        "status": "" if pd.notna(r["deaths_rolling"]) else NO_DATA,
                     }
-                    for r in own_deaths.itertuples(index=False)
-                    if pd.notna(r.deaths_rolling) or r.status
+                    for r in own_deaths
+                    if pd.notna(r["deaths_rolling"]) or r["status"]
                 ],
             },
         }
@@ -507,7 +560,15 @@ def area_records(
     return out
 
 
-def _change_dict(row: pd.Series) -> dict:
+def _records_by_code(frame: pd.DataFrame) -> dict[str, list[dict]]:
+    """The rows of ``frame`` as plain dicts, by ``code``, each area's rows in the frame's order."""
+    grouped: dict[str, list[dict]] = {}
+    for record in _records(frame):
+        grouped.setdefault(record["code"], []).append(record)
+    return grouped
+
+
+def _change_dict(row: Mapping) -> dict:
     return {
         "from": row["base_year"],
         "to": row["target_year"],

@@ -235,22 +235,25 @@ def run(ctx: FigureContext) -> FigureResult:
     raw: dict[tuple[str, str], pd.DataFrame] = {}
     for item in years:
         lines = line_patterns(lines_for_year(mapping, item.year)) | {"public_health_total": p.public_health_line}
-        raw[(item.year, item.basis)] = read_revenue_account(ctx.fetch(item.source), lines)
+        # settings: the parsed-file cache is used only when the run's settings are handed in.
+        raw[(item.year, item.basis)] = read_revenue_account(ctx.fetch(item.source), lines, settings=ctx.settings)
     by_source = {item.source: raw[(item.year, item.basis)] for item in years}
     crosswalk_frames = []
     for source_id in p.crosswalk_sources:
         if source_id not in by_source:
             year = (ctx.registry.get(source_id).serves or {}).get("year")
-            by_source[source_id] = read_revenue_account(ctx.fetch(source_id), line_patterns(lines_for_year(mapping, year)))
+            by_source[source_id] = read_revenue_account(
+                ctx.fetch(source_id), line_patterns(lines_for_year(mapping, year)), settings=ctx.settings
+            )
         crosswalk_frames.append(by_source[source_id])
     crosswalk = build_e_code_crosswalk(crosswalk_frames)
     districts = read_district_upper_tier_lookup(ctx.fetch(p.district_lookup_source))
     boundaries = read_ctyua_boundaries(ctx.fetch(p.boundary_source))
     deflators = read_deflator(ctx.fetch(p.deflator))
     changes_table = read_code_changes(ctx.fetch(p.code_changes_source))
-    deaths_raw = read_la_drug_deaths(ctx.fetch(p.deaths_source))
+    deaths_raw = read_la_drug_deaths(ctx.fetch(p.deaths_source), settings=ctx.settings)
     deaths_districts = read_district_upper_tier_lookup(ctx.fetch(p.deaths_district_lookup))
-    ph_outturn = {(f.year, f.basis): read_rsx(ctx.fetch(f.source)) for f in p.public_health_outturn}
+    ph_outturn = {(f.year, f.basis): read_rsx(ctx.fetch(f.source), settings=ctx.settings) for f in p.public_health_outturn}
 
     # process: one Figure 3 comparison per pair of years of one basis
     base_areas = upper_tier_areas_from_districts(districts)
@@ -314,7 +317,8 @@ def run(ctx: FigureContext) -> FigureResult:
         record["summary"] = area_sentence(record, p.rolling_window, deaths_from)
 
     # text
-    share_years = sorted({(r.year, r.basis) for r in shares.itertuples() if r.status == ""}, key=lambda yb: financial_year_start(yb[0]))
+    with_share = shares[shares["status"] == ""]
+    share_years = sorted(set(zip(with_share["year"].tolist(), with_share["basis"].tolist())), key=lambda yb: financial_year_start(yb[0]))
     values = ctx.values(
         areas=len(areas),
         first_year=ordered_years[0][1],
