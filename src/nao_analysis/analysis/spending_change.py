@@ -92,11 +92,10 @@ def adult_treatment_spend(spend: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFra
     if missing:
         raise AnalysisError(f"adult treatment spend: lines {', '.join(missing)} were not read - read every line the mapping lists")
     part = spend[spend["line_id"].isin(counted)]
-    totals = part.groupby(["ons_code", "e_code", "authority", "class"], dropna=False)["value_gbp_thousands"].sum(min_count=len(counted))
+    keys = ["ons_code", "e_code", "authority", "class"]
+    totals = part.groupby(keys, dropna=False)["value_gbp_thousands"].sum(min_count=len(counted))
     # sum(min_count) only checks the count of non-missing values; any NaN line makes the total no data.
-    any_missing = part.groupby(["ons_code", "e_code", "authority", "class"], dropna=False)["value_gbp_thousands"].apply(
-        lambda s: s.isna().any()
-    )
+    any_missing = part["value_gbp_thousands"].isna().groupby([part[k] for k in keys], dropna=False).any()
     totals[any_missing] = np.nan
     out = totals.rename("spend_gbp_thousands").reset_index()
     out["components"] = " + ".join(counted)
