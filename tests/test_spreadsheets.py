@@ -90,6 +90,11 @@ class TestWriteFigureWorkbook:
             write_figure_workbook(tmp_path / "x.xlsx", title="T", tables=[SheetTable("Data", "T", frame)])
         assert list(tmp_path.iterdir()) == []
 
+    def test_a_cell_that_is_only_a_symbol_is_spelled_out(self, tmp_path):
+        frame = pd.DataFrame({"value": [46.4], "unit": ["%"]})
+        path = write_figure_workbook(tmp_path / "x.xlsx", title="T", tables=[SheetTable("Data", "T", frame)])
+        assert _table_rows(load_workbook(path)["Data"])[1] == [46.4, "per cent"]
+
 
 class TestColumnUnits:
     def test_money_suffix(self):
@@ -116,3 +121,12 @@ def test_real_figure3_workbook_carries_every_area_with_units(offline_build_root)
     book = load_workbook(offline_build_root / "reports" / "offline" / "figures" / "fig03_spending_change_map.xlsx")
     header, *rows = _table_rows(book["Data"])
     assert len(rows) == 152 and "base_cash_gbp_k\n(£ thousand)" in header
+
+
+@pytest.mark.slow
+def test_every_figure_of_the_real_offline_build_has_its_spreadsheet(offline_build_root):
+    site = offline_build_root / "reports" / "offline"
+    assert "spreadsheet not written" not in (site / "index.html").read_text(encoding="utf-8")
+    stems = [p.stem for p in site.glob("fig*.json")] + [p.stem for p in site.glob("app2*.json")]
+    missing = [stem for stem in stems if not (site / "figures" / f"{stem}.xlsx").exists()]
+    assert len(stems) == 11 and not missing, missing

@@ -367,7 +367,7 @@ def publish_figure_files(
         if xlsx.exists():
             spreadsheet = f"figures/{xlsx.name}"
     except Exception as exc:  # shown on the index so the reviewer knows the spreadsheet is missing and why
-        problems.append(f"spreadsheet not written: {exc}")
+        problems.append(f"spreadsheet not written: {' '.join(str(exc).split())}")
     interactive = None
     try:
         interactive = write_interactive_page(record, figures_dir, site_dir, common, area_links=area_links)

@@ -26,6 +26,8 @@ from nao_analysis.safe_io import write_atomic
 
 #: Shorthand for a cell with no value, explained on every table sheet (Analysis Function guidance).
 NOT_AVAILABLE = "[x]"
+#: Cells that are only a symbol, which accessible tables spell out (the Analysis Function's guidance on symbols).
+SYMBOL_WORDS = {"%": "per cent", "£": "pounds", "-": NOT_AVAILABLE, "–": NOT_AVAILABLE}
 SHEET_NAME_LIMIT = 31
 #: Units read from the project's column-name suffixes (tidy CSVs name money and percentages this way).
 UNIT_SUFFIXES = {"_gbp_k": "£ thousand", "_gbp_m": "£ million", "_gbp": "£", "_pct": "%"}
@@ -97,6 +99,8 @@ def _cell(value: object) -> object:
         pass
     if hasattr(value, "item"):  # numpy scalars -> Python, which the writer stores natively
         return value.item()
+    if isinstance(value, str) and value.strip() in SYMBOL_WORDS:
+        return SYMBOL_WORDS[value.strip()]
     return value
 
 
