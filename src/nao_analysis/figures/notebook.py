@@ -56,11 +56,14 @@ def heading(result: FigureResult):
 
 
 def charts(result: FigureResult) -> None:
-    """Show every chart of the run inline."""
-    from IPython.display import Image, display
+    """Show every chart of the run inline: a chart's PNG, or a table image's SVG (its text stays text,
+    named for screen readers by its alt text) exactly as written."""
+    from IPython.display import SVG, Image, display
 
     for chart in result.charts:
-        if chart.png is not None:
+        if chart.svg is not None:
+            display(SVG(data=chart.svg))
+        elif chart.png is not None:
             display(Image(data=chart.png, format="png", alt=chart.alt))
 
 
