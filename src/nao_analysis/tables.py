@@ -410,6 +410,15 @@ class TableImage:
         return "\n".join(out) + "\n"
 
 
+def svg_element(document: str) -> str:
+    """A table image's SVG document as an element to place in an HTML page: its text stays searchable,
+    it keeps its own ``role="img"`` and ``aria-label``, and it scales down to the page's width."""
+    start = document.find("<svg")
+    if start < 0:
+        raise ValueError("not an SVG document: no <svg> element")
+    return '<svg class="table-image" style="max-width:100%;height:auto"' + document[start + 4 :].rstrip()
+
+
 def _n(value: float) -> str:
     """A coordinate with two decimals and no trailing zeros: small files, identical on every machine."""
     return f"{value:.2f}".rstrip("0").rstrip(".")

@@ -118,15 +118,6 @@ def chart_outputs(record: dict[str, Any]) -> list[tuple[str, bool]]:
     return [(n, n.endswith(".svg")) for n in names if n.endswith(".png") or (n.endswith(".svg") and n[:-4] not in pngs)]
 
 
-def inline_svg(document: str) -> str:
-    """A table image's SVG document as an element to place in a page: its text stays searchable and it
-    keeps its own ``role="img"`` and ``aria-label``; it scales down to the page's width."""
-    start = document.find("<svg")
-    if start < 0:
-        return ""
-    return '<svg class="table-image" style="max-width:100%;height:auto"' + document[start + 4 :].rstrip()
-
-
 def chart_html(record: dict[str, Any], folder: str = CHART_FOLDER) -> str:
     """The figure's charts (PNG, with its alt text and a link to the SVG) and table images (the SVG, with
     its alt text and a link to it) as HTML, from the record's outputs."""

@@ -27,7 +27,7 @@ from typing import Any
 
 from nao_analysis.report import areas as area_profiles
 from nao_analysis.report.formatting import format_change, format_number, is_change
-from nao_analysis.report.notebook_html import chart_outputs, figure_banner, figure_label, inline_svg
+from nao_analysis.report.notebook_html import chart_outputs, figure_banner, figure_label
 from nao_analysis.report.page import AREAS_NAV, NAV, render_page
 from nao_analysis.safe_io import write_atomic, write_text_atomic
 
@@ -309,6 +309,8 @@ def publish_figure_files(
     """
     target = site_dir / "figures"
     target.mkdir(parents=True, exist_ok=True)
+    from nao_analysis.tables import svg_element
+
     charts, csvs, problems, tables = [], [], [], []
     table_images: dict[str, str] = {}
     pictures = dict(chart_outputs(record))
@@ -324,7 +326,7 @@ def publish_figure_files(
             if name in pictures:
                 charts.append(f"figures/{name}")
             if pictures.get(name):
-                table_images[f"figures/{name}"] = inline_svg(source.read_text(encoding="utf-8"))
+                table_images[f"figures/{name}"] = svg_element(source.read_text(encoding="utf-8"))
     csvs = [f"figures/{n}" for n in _figure_csvs(figures_dir, record)]
     for name in csvs:
         if not (site_dir / name).exists():
