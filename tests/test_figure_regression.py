@@ -1,12 +1,14 @@
-"""Figure regression: each figure's PNG against a small committed baseline in ``tests/baselines/``.
+"""Figure regression: each figure's pictures against small committed baselines in ``tests/baselines/``.
 
 A module fixture builds the ``offline`` edition from the mirror into a temporary output root. Every
-chart a figure writes is downscaled to :data:`BASELINE_WIDTH` pixels wide (so baselines stay small)
+chart a figure writes as PNG is downscaled to :data:`BASELINE_WIDTH` pixels wide (so baselines stay small)
 and compared with ``tests/baselines/<chart>.png`` by RMS difference
-(:func:`matplotlib.testing.compare.compare_images`). An unintended visual change fails; a figure
-whose baseline is absent is skipped with a message. ``make baselines`` (``NAO_UPDATE_BASELINES=1``)
-rewrites the baselines on purpose. A failing comparison leaves the actual image and a diff in
-``test-artifacts/figure-diffs/``.
+(:func:`matplotlib.testing.compare.compare_images`). A table image (Figures 7-10 and Appendix Two: an
+SVG of text written by ``nao_analysis.tables``, no PNG) is compared with ``tests/baselines/<table>.svg``
+exactly: it is written by our own code with rounded coordinates, so any changed cell, wrap, colour or
+position is a difference. An unintended change fails; a figure whose baseline is absent is skipped with a
+message. ``make baselines`` (``NAO_UPDATE_BASELINES=1``) rewrites the baselines on purpose. A failing
+comparison leaves the actual image (and a diff) in ``test-artifacts/figure-diffs/``.
 """
 
 from __future__ import annotations
@@ -65,8 +67,28 @@ def _charts(root: Path, figure: str) -> list[Path]:
     records = [r for r in records if r.get("figure") == figure]
     if not records:
         pytest.skip(f"{figure} was not built in the offline edition here (see reports/offline/manifest.json for why)")
+    from nao_analysis.report.notebook_html import chart_outputs
+
     figures = root / "figures" / "offline"
-    return [figures / name for name in records[0].get("outputs", []) if name.endswith(".png")]
+    return [figures / name for name, _is_table in chart_outputs(records[0])]
+
+
+def svg_differences(baseline: str, actual: str) -> list[str]:
+    """The lines of a unified diff between two SVG documents; empty when they are the same."""
+    import difflib
+
+    return list(difflib.unified_diff(baseline.splitlines(), actual.splitlines(), "baseline", "actual", lineterm="", n=1))
+
+
+def _compare_svg(chart: Path, baseline: Path) -> str | None:
+    differences = svg_differences(baseline.read_text(encoding="utf-8"), chart.read_text(encoding="utf-8"))
+    if not differences:
+        return None
+    DIFFS.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(chart, DIFFS / chart.name)
+    (DIFFS / f"{chart.stem}.svg.diff").write_text("\n".join(differences) + "\n", encoding="utf-8")
+    changed = next(line for line in differences if line[:1] in "+-" and not line.startswith(("---", "+++")))
+    return f"{len([d for d in differences if d[:1] in '+-']) - 2} lines differ, first: {changed[:120]}"
 
 
 @pytest.mark.parametrize("figure", _edition_figures())
@@ -75,17 +97,22 @@ def test_chart_matches_baseline(built, figure, tmp_path):
 
     charts = _charts(built, figure)
     if not charts:
-        pytest.skip(f"{figure} writes no PNG chart")
+        pytest.skip(f"{figure} writes no chart")
     missing, failures = [], []
     for chart in charts:
         baseline = BASELINES / chart.name
-        actual = downscale(chart, tmp_path / chart.name)
+        actual = chart if chart.suffix == ".svg" else downscale(chart, tmp_path / chart.name)
         if UPDATE:
             BASELINES.mkdir(exist_ok=True)
             shutil.copyfile(actual, baseline)
             continue
         if not baseline.exists():
             missing.append(chart.name)
+            continue
+        if chart.suffix == ".svg":
+            result = _compare_svg(chart, baseline)
+            if result is not None:
+                failures.append(f"{chart.name}: {result}")
             continue
         try:
             result = compare_images(str(baseline), str(actual), tol=RMS_TOLERANCE)
@@ -128,3 +155,19 @@ class TestTolerance:
         first = downscale(_house_chart(tmp_path / "a_full.png", "2,846"), tmp_path / "a.png")
         second = downscale(_house_chart(tmp_path / "b_full.png", "2,847"), tmp_path / "b.png")
         assert compare_images(str(first), str(second), tol=RMS_TOLERANCE) is not None
+
+
+class TestTableImageComparison:
+    def _svg(self) -> str:
+        import pandas as pd
+
+        from nao_analysis.tables import table_image
+
+        frame = pd.DataFrame({"Body": ["Home Office", "Total"], "2022-23 (£mn)": [102, 102]})
+        return table_image(frame, "Funding", "Subtitle", ["A note"], "NAO").to_svg("Table of funding")
+
+    def test_identical_table_passes(self):
+        assert svg_differences(self._svg(), self._svg()) == []
+
+    def test_one_changed_digit_fails(self):
+        assert svg_differences(self._svg(), self._svg().replace(">102<", ">103<", 1)) != []

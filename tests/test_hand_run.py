@@ -65,6 +65,22 @@ def test_an_offline_hand_run_ends_in_the_builds_one_line_message(tmp_path, monke
 
 
 @requires_mirror
+@pytest.mark.slow
+def test_a_hand_run_of_a_table_figure_shows_its_svg_with_the_override_banner(tmp_path, monkeypatch):
+    monkeypatch.setenv("NAO_OUTPUT_ROOT", str(tmp_path))
+
+    _papermill("fig07_funding_disrupting_supply.ipynb", tmp_path, edition="offline", overrides={"fig07.sum_tolerance_m": 1.0})
+
+    scratch = tmp_path / "scratch" / "offline"
+    assert (scratch / "fig07_funding_disrupting_supply.svg").is_file() and not list(scratch.glob("*.png"))
+    executed = json.loads((tmp_path / "executed.ipynb").read_text())
+    shown = [
+        "".join(o["data"]["text/html"]) for c in executed["cells"] for o in c.get("outputs", []) if "image/svg+xml" in o.get("data", {})
+    ]
+    assert len(shown) == 1 and 'role="img"' in shown[0] and "fig07.sum_tolerance_m=1.0" in shown[0]
+
+
+@requires_mirror
 class TestOverrides:
     def test_flat_and_nested_overrides_give_the_same_run(self, settings):
         from nao_analysis.figures.runtime import execute, prepare

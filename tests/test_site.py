@@ -20,7 +20,7 @@ from map_records import declared_map, map_geojson
 
 from nao_analysis.report.formatting import format_cell, format_change, format_number, strip_paths
 from nao_analysis.report.interactive_map import Viewport, map_fragment, svg_path
-from nao_analysis.report.notebook_html import clean_notebook, figure_banner, format_dataframe_html
+from nao_analysis.report.notebook_html import chart_outputs, clean_notebook, figure_banner, format_dataframe_html
 from nao_analysis.report.page import render_page, wrap_tables
 from nao_analysis.report.records import RecordError, load_map_features
 from nao_analysis.report.site import (
@@ -214,6 +214,39 @@ class TestFigureSection:
         assert "2 pass" in figure_section(self.RECORD, self.FILES, [_row("pass"), _row("pass")])
 
 
+class TestTableImageSection:
+    RECORD = {
+        "figure": "fig07",
+        "stem": "fig07_funding",
+        "title": "Funding",
+        "notes": [],
+        "source": "NAO",
+        "alt_text": {"fig07_funding.svg": "Table of <8> allocations"},
+    }
+    SVG = '<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="Table of 8 allocations"><text>Home Office</text></svg>'
+    FILES = FigureFiles(
+        charts=["figures/fig07_funding.svg"],
+        csvs=[],
+        spreadsheet=None,
+        interactive=None,
+        problems=[],
+        table_images={"figures/fig07_funding.svg": SVG},
+    )
+
+    def test_the_table_picture_is_in_the_page_as_text_with_a_link_to_its_file(self):
+        out = figure_section(self.RECORD, self.FILES, [])
+        assert self.SVG in out and 'href="figures/fig07_funding.svg"' in out and "<img" not in out
+
+    def test_its_text_description_is_escaped(self):
+        assert "Table of &lt;8&gt; allocations" in figure_section(self.RECORD, self.FILES, [])
+
+
+class TestChartOutputs:
+    def test_an_svg_with_no_png_is_a_table_image(self):
+        record = {"outputs": ["app2_table.svg", "app2.png", "app2.svg", "app2.csv", "app2.table.html"]}
+        assert chart_outputs(record) == [("app2_table.svg", True), ("app2.png", False)]
+
+
 class TestCollectFlags:
     def test_reads_flag_column_of_figure_csv(self, tmp_path):
         (tmp_path / "fig03_map.csv").write_text("target_code,target_name,flag\nE1,Alpha,\nE2,Beta,increase of 1761%\n")
@@ -366,6 +399,11 @@ class TestCleanNotebook:
         cleaned = clean_notebook(self._notebook(), record)
         assert '<img src="figures/fig02.png" alt="Line chart">' in cleaned.cells[1].outputs[0]["data"]["text/html"]
 
+    def test_table_image_is_embedded_as_its_svg_when_the_notebook_shows_none(self):
+        record = {"outputs": ["figures/offline/fig07.svg"], "alt_text": {"fig07.svg": "Table of allocations"}, "title": "Funding"}
+        html = clean_notebook(self._notebook(), record).cells[1].outputs[0]["data"]["text/html"]
+        assert '<img src="figures/fig07.svg" alt="Table of allocations">' in html and 'href="figures/fig07.svg"' in html
+
 
 class TestWrapTables:
     def test_outermost_tables_scroll_in_their_own_box(self):
@@ -516,6 +554,10 @@ def test_report_module_imports_nothing_below_the_figures(module):
 # -- the pages of a real build --------------------------------------------------------------------------
 
 
+#: A table figure's picture placed in a page (a page's HTML may come back with the attributes reordered).
+TABLE_IMAGE = re.compile(r'<svg [^>]*class="table-image"[^>]*>')
+
+
 class TestBuiltSite:
     def test_code_hidden_pages_show_no_path(self, offline_site):
         leaks = [p.name for p in offline_site.glob("fig*.html") if re.search(r"PosixPath|\.staging-|/tmp/", p.read_text())]
@@ -524,7 +566,32 @@ class TestBuiltSite:
     def test_code_hidden_pages_show_the_chart(self, offline_site):
         # The area profiles' notebook draws no chart: its pages are the charts.
         pages = [offline_site / f"{p.stem}.html" for p in offline_site.glob("*.ipynb") if not p.stem.startswith("areas_")]
-        assert pages and [p.name for p in pages if "<img " not in p.read_text()] == []
+        # A chart is an <img>; a table figure's picture is its SVG in the page, named by its aria-label.
+        assert pages and [p.name for p in pages if "<img " not in p.read_text() and not TABLE_IMAGE.search(p.read_text())] == []
+
+    @pytest.mark.parametrize(
+        "stem",
+        [
+            "fig07_funding_disrupting_supply",
+            "fig08_funding_treatment_recovery",
+            "fig09_funding_demand_reduction",
+            "fig10_local_delivery_challenges",
+            "app2_carol_black_recommendations_table",
+        ],
+    )
+    def test_table_figures_show_their_svg_as_text_with_its_name_and_link(self, offline_site, stem):
+        page = (offline_site / "index.html").read_text()
+        start = page.index(f'<section class="figure" id="{stem.split("_")[0]}"')
+        section = page[start : page.index("</section>", start)]
+        element = section[section.index('<svg class="table-image"') : section.index("</svg>")]
+        assert 'role="img" aria-label="Table of ' in element and "<text " in element
+        assert f'href="figures/{stem}.svg"' in section and (offline_site / "figures" / f"{stem}.svg").is_file()
+        assert not (offline_site / "figures" / f"{stem}.png").exists()
+
+    def test_table_figures_notebook_pages_show_the_table_picture(self, offline_site):
+        page = (offline_site / "fig10_local_delivery_challenges.html").read_text()
+        element = TABLE_IMAGE.search(page)
+        assert element and 'role="img"' in element.group(0) and "Fragmented funding sources" in page[element.start() :]
 
     def test_code_hidden_pages_show_no_raw_missing_markers(self, offline_site):
         raw = [p.name for p in offline_site.glob("*.html") if re.search(r">\s*(NaN|&lt;NA&gt;)\s*<", p.read_text())]

@@ -1,15 +1,14 @@
-"""Render a small table (a report figure that is a table) as accessible HTML and as an image.
+"""Render a small table (a report figure that is a table) as accessible HTML and as an SVG picture.
 
 Two entry points, shared by every table-shaped figure (Figures 7-10, Appendix Two):
 
 - :func:`table_html` - an HTML ``<table>`` with a ``<caption>``, ``scope`` on every header
   cell, the first column as row headers, and optional notes and source in a ``<tfoot>``.
-- :func:`render_table_image` - a matplotlib figure laid out like an NAO table: title, subtitle,
-  a shaded header row, wrapped cell text, a bold total row, then notes and source underneath.
-  It stays a matplotlib figure (the site and the regression baselines need its PNG, and the runtime
-  stamps edition banners on figures), but with as few text artists as the look allows: one per cell,
-  since each cell is anchored to its own row, and one per block of title, subtitle and notes. Its canvas
-  is sized exactly, so :func:`nao_analysis.charts.save_png_and_svg` saves it without a tight-box pass.
+- :func:`table_image` - the table laid out like an NAO table (title, subtitle, a shaded header row,
+  wrapped cell text, a bold total row, then notes and source underneath) and written as SVG by this
+  module, not by matplotlib: the picture is only a picture of a table, so its text stays ``<text>``
+  (searchable, selectable, small) and no pixels are rasterised. Line breaks are decided here from
+  DejaVu Sans' own glyph advances, with a margin for a browser's fallback font.
   The accessible version of the same table is the HTML from :func:`table_html`.
 
 Both take the table as a ``DataFrame`` whose columns are the printed column headings, in order.
@@ -18,17 +17,15 @@ Numbers are printed as the report prints them (no trailing zeros) and missing va
 
 from __future__ import annotations
 
+import functools
 import html
 import math
-import textwrap
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from numbers import Number
+from pathlib import Path
 
-import matplotlib.pyplot as plt
 import pandas as pd
-from matplotlib.figure import Figure
-
-from nao_analysis.charts import mark_exact_size
 
 #: How a missing cell is printed, as in the report's tables.
 MISSING = "-"
@@ -131,6 +128,310 @@ def table_html(
     return "\n".join(lines)
 
 
+# -- the table as a picture: laid out here, written as SVG text ------------------------------------------
+
+#: Fonts named in the SVG: the one measured first, then fallbacks of similar or narrower width.
+SVG_FONT_FAMILY = "DejaVu Sans, Verdana, Arial, sans-serif"
+TEXT_COLOUR = "#0b0c0c"
+SUBTITLE_COLOUR = "#404040"
+BANNER_COLOUR = "#801650"
+BANNER_FILL = "#fff4f8"
+#: Text is wrapped to this share of the room it has, so a browser drawing it in a fallback font
+#: slightly wider than DejaVu Sans (or with different kerning) still keeps it inside its cell.
+WRAP_MARGIN = 0.92
+#: DejaVu Sans' ascent and descent (hhea, as a share of the em): where a line's ink can reach.
+ASCENT_EM = 1901 / 2048
+DESCENT_EM = 483 / 2048
+BANNER_SIZE = 7.5
+
+
+@functools.lru_cache(maxsize=2)
+def _font(bold: bool):
+    """DejaVu Sans as matplotlib ships it (the charts' font), opened once per weight."""
+    import matplotlib
+    from matplotlib.ft2font import FT2Font
+
+    name = "DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf"
+    font = FT2Font(str(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / name))
+    font.set_size(font.units_per_EM, 72)  # one point per font unit: advances come out in font units
+    return font
+
+
+@functools.lru_cache(maxsize=4096)
+def _advance_em(char: str, bold: bool) -> float:
+    from matplotlib.ft2font import LoadFlags
+
+    font = _font(bold)
+    glyph = font.load_char(ord(char), flags=LoadFlags.NO_HINTING)
+    return glyph.linearHoriAdvance / 65536 / font.units_per_EM
+
+
+@functools.lru_cache(maxsize=16384)
+def text_width_pt(text: str, size: float, bold: bool = False) -> float:
+    """Width of ``text`` in points at ``size``, from DejaVu Sans' unhinted advances (no kerning, which
+    only narrows DejaVu Sans text)."""
+    return size * sum(_advance_em(c, bold) for c in text)
+
+
+def wrap_measured(text: str, width_pt: float, size: float, bold: bool = False) -> list[str]:
+    """``text`` wrapped greedily into lines no wider than ``width_pt`` (measured, not counted).
+
+    A word too wide for a line breaks after its slashes first ("Department/Body", as the report's own
+    cells do), and only then between characters, so nothing ever runs out of its room.
+    """
+    tokens: list[tuple[str, bool]] = []  # (piece, whether a space comes before it)
+    for word in text.split():
+        if text_width_pt(word, size, bold) <= width_pt:
+            tokens.append((word, True))
+            continue
+        pieces = [p + "/" for p in word.split("/")[:-1]] + [word.split("/")[-1]]
+        first = True
+        for piece in (p for p in pieces if p):
+            while len(piece) > 1 and text_width_pt(piece, size, bold) > width_pt:
+                cut = 1
+                while cut < len(piece) - 1 and text_width_pt(piece[: cut + 1], size, bold) <= width_pt:
+                    cut += 1
+                tokens.append((piece[:cut], first))
+                piece, first = piece[cut:], False
+            tokens.append((piece, first))
+            first = False
+    lines: list[str] = []
+    line = ""
+    for piece, spaced in tokens:
+        candidate = f"{line} {piece}" if line and spaced else line + piece
+        if line and text_width_pt(candidate, size, bold) > width_pt:
+            lines.append(line)
+            line = piece
+        else:
+            line = candidate
+    return [*lines, line] if line or not lines else lines
+
+
+@dataclass(frozen=True)
+class TextBlock:
+    """Lines of text drawn as one ``<text>``: anchored at ``x`` (its left edge, or its right edge when
+    ``anchor`` is ``"end"``), the first line's box starting at ``top``."""
+
+    kind: str  # title, subtitle, header, cell, total, notes-heading, notes, banner
+    lines: tuple[str, ...]
+    x: float
+    top: float
+    size: float
+    pitch: float
+    bold: bool = False
+    colour: str = TEXT_COLOUR
+    anchor: str = "start"
+    #: The room the text must stay inside (left, top, right, bottom), for cells and the banner.
+    room: tuple[float, float, float, float] | None = None
+    row: int | None = None  # 0 for the header row, 1... for body rows
+    column: int | None = None
+
+    @property
+    def baseline(self) -> float:
+        return self.top + ASCENT_EM * self.size
+
+    def box(self) -> tuple[float, float, float, float]:
+        """Where the ink can reach: (left, top, right, bottom) in points, from measured line widths."""
+        width = max((text_width_pt(line, self.size, self.bold) for line in self.lines), default=0.0)
+        left = self.x - width if self.anchor == "end" else self.x
+        bottom = self.top + (len(self.lines) - 1) * self.pitch + (ASCENT_EM + DESCENT_EM) * self.size
+        return (left, self.top, left + width, bottom)
+
+
+@dataclass(frozen=True)
+class Band:
+    """A filled rectangle: the header band, a total row's band, the banner's box."""
+
+    x: float
+    y: float
+    width: float
+    height: float
+    fill: str
+    stroke: str | None = None
+
+
+@dataclass(frozen=True)
+class TableLayout:
+    """Everything drawn, in points from the top left: the SVG is written from this, and tests check it."""
+
+    width: float
+    height: float
+    bands: tuple[Band, ...]
+    rules: tuple[tuple[float, float, float], ...]  # (left, right, y) of each rule under a row
+    blocks: tuple[TextBlock, ...]
+
+
+@dataclass(frozen=True)
+class TableImage:
+    """A table figure as the report prints it; :meth:`layout` places it and :meth:`to_svg` writes it.
+
+    The edition's banner is only known when the figure is written, so it is an argument of both.
+    """
+
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]  # printed cell text, repeats already blanked
+    right_aligned: tuple[bool, ...]
+    totals: tuple[bool, ...]
+    fractions: tuple[float, ...]
+    title: str
+    subtitle: str
+    notes: tuple[str, ...]
+    source: str
+    width_pt: float
+    font_size: float
+
+    def layout(self, banner: str = "") -> TableLayout:
+        fs = self.font_size
+        line = fs * 1.3
+        pad = line * 0.45
+        left = self.width_pt * 0.02
+        usable = self.width_pt * 0.96
+        inset = usable * 0.005
+        xs = [left + usable * sum(self.fractions[:i]) for i in range(len(self.fractions) + 1)]
+        blocks: list[TextBlock] = []
+        bands: list[Band] = []
+        rules: list[tuple[float, float, float]] = []
+
+        def room_width(i: int) -> float:
+            return (xs[i + 1] - xs[i] - 2 * inset) * WRAP_MARGIN
+
+        y = pad
+        title = wrap_measured(self.title, usable * WRAP_MARGIN, fs * 1.5, bold=True)
+        blocks.append(TextBlock("title", tuple(title), left, y, fs * 1.5, line * 1.6, bold=True))
+        y += len(title) * line * 1.6
+        if self.subtitle:
+            subtitle = wrap_measured(self.subtitle, usable * WRAP_MARGIN, fs * 1.2)
+            blocks.append(TextBlock("subtitle", tuple(subtitle), left, y, fs * 1.2, line * 1.3, colour=SUBTITLE_COLOUR))
+            y += len(subtitle) * line * 1.3
+        y += pad
+
+        def row(number: int, cells: Sequence[str], *, header: bool, total: bool) -> None:
+            nonlocal y
+            bold = header or total
+            wrapped = [wrap_measured(text, room_width(i), fs, bold) for i, text in enumerate(cells)]
+            height = max(len(lines) for lines in wrapped) * line + 2 * pad
+            if bold:
+                bands.append(Band(left, y, usable, height, HEADER_FILL if header else TOTAL_FILL))
+            for i, lines in enumerate(wrapped):
+                if not any(lines):
+                    continue
+                end = self.right_aligned[i]
+                blocks.append(
+                    TextBlock(
+                        "header" if header else "total" if total else "cell",
+                        tuple(lines),
+                        xs[i + 1] - inset if end else xs[i] + inset,
+                        y + pad,
+                        fs,
+                        line,
+                        bold=bold,
+                        colour=HEADER_TEXT if header else TEXT_COLOUR,
+                        anchor="end" if end else "start",
+                        room=(xs[i], y, xs[i + 1], y + height),
+                        row=number,
+                        column=i,
+                    )
+                )
+            y += height
+            rules.append((left, left + usable, y))
+
+        row(0, self.columns, header=True, total=False)
+        for number, (cells, total) in enumerate(zip(self.rows, self.totals, strict=True), start=1):
+            row(number, cells, header=False, total=total)
+        y += pad
+        small = fs * 0.9
+        if self.notes:
+            blocks.append(TextBlock("notes-heading", ("Notes",), left, y, fs, line, bold=True))
+            y += line
+        footer = [
+            piece for i, note in enumerate(self.notes, start=1) for piece in wrap_measured(f"{i} {note}", usable * WRAP_MARGIN, small)
+        ]
+        if self.source:
+            footer += wrap_measured(f"Source: {self.source}", usable * WRAP_MARGIN, small)
+        if footer:
+            blocks.append(TextBlock("notes", tuple(footer), left, y, small, line))
+            y += len(footer) * line
+        y += pad * 2
+        if banner:
+            # As on the charts: under the source line, in a box, so it never hides the table.
+            inner = BANNER_SIZE * 0.4
+            lines = [piece for part in banner.split("\n") for piece in wrap_measured(part, (usable - 2 * inner) * WRAP_MARGIN, BANNER_SIZE)]
+            pitch = BANNER_SIZE * 1.2
+            height = (len(lines) - 1) * pitch + (ASCENT_EM + DESCENT_EM) * BANNER_SIZE + 2 * inner
+            bands.append(Band(left, y, usable, height, BANNER_FILL, stroke=BANNER_COLOUR))
+            blocks.append(
+                TextBlock(
+                    "banner",
+                    tuple(lines),
+                    left + inner,
+                    y + inner,
+                    BANNER_SIZE,
+                    pitch,
+                    colour=BANNER_COLOUR,
+                    room=(left, y, left + usable, y + height),
+                )
+            )
+            y += height + pad
+        return TableLayout(self.width_pt, y, tuple(bands), tuple(rules), tuple(blocks))
+
+    def to_svg(self, alt: str, banner: str = "") -> str:
+        """The table as a standalone SVG document: text as ``<text>``, named for assistive technology by ``alt``."""
+        layout = self.layout(banner)
+        out = [
+            '<?xml version="1.0" encoding="utf-8"?>',
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="{_n(layout.width)}pt" height="{_n(layout.height)}pt" '
+            f'viewBox="0 0 {_n(layout.width)} {_n(layout.height)}" role="img" aria-label="{_esc(alt)}" '
+            f'font-family="{SVG_FONT_FAMILY}">',
+            f"<title>{_esc(alt)}</title>",
+            f'<rect width="{_n(layout.width)}" height="{_n(layout.height)}" fill="white"/>',
+        ]
+        for band in layout.bands:
+            stroke = f' stroke="{band.stroke}" stroke-width="0.8" rx="{_n(BANNER_SIZE * 0.4)}"' if band.stroke else ""
+            out.append(
+                f'<rect x="{_n(band.x)}" y="{_n(band.y)}" width="{_n(band.width)}" height="{_n(band.height)}" fill="{band.fill}"{stroke}/>'
+            )
+        for x0, x1, y in layout.rules:
+            out.append(f'<line x1="{_n(x0)}" y1="{_n(y)}" x2="{_n(x1)}" y2="{_n(y)}" stroke="{RULE_COLOUR}" stroke-width="0.5"/>')
+        for block in layout.blocks:
+            attrs = f'x="{_n(block.x)}" y="{_n(block.baseline)}" font-size="{_n(block.size)}" fill="{block.colour}"'
+            if block.bold:
+                attrs += ' font-weight="bold"'
+            if block.anchor == "end":
+                attrs += ' text-anchor="end"'
+            if len(block.lines) == 1:
+                out.append(f"<text {attrs}>{_esc(block.lines[0])}</text>")
+                continue
+            spans = "".join(
+                f'<tspan x="{_n(block.x)}"{"" if i == 0 else f" dy={_q(_n(block.pitch))}"}>{_esc(text)}</tspan>'
+                for i, text in enumerate(block.lines)
+            )
+            out.append(f"<text {attrs}>{spans}</text>")
+        out.append("</svg>")
+        return "\n".join(out) + "\n"
+
+
+def svg_element(document: str) -> str:
+    """A table image's SVG document as an element to place in an HTML page: its text stays searchable,
+    it keeps its own ``role="img"`` and ``aria-label``, and it scales down to the page's width."""
+    start = document.find("<svg")
+    if start < 0:
+        raise ValueError("not an SVG document: no <svg> element")
+    return '<svg class="table-image" style="max-width:100%;height:auto"' + document[start + 4 :].rstrip()
+
+
+def _n(value: float) -> str:
+    """A coordinate with two decimals and no trailing zeros: small files, identical on every machine."""
+    return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def _q(text: str) -> str:
+    return f'"{text}"'
+
+
+def _esc(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
 def _default_widths(df: pd.DataFrame, formatter: Callable[[object], str]) -> list[float]:
     """Relative column widths from the longest word and typical text length of each column."""
     widths = []
@@ -142,7 +443,7 @@ def _default_widths(df: pd.DataFrame, formatter: Callable[[object], str]) -> lis
     return widths
 
 
-def render_table_image(
+def table_image(
     df: pd.DataFrame,
     title: str,
     subtitle: str = "",
@@ -156,8 +457,9 @@ def render_table_image(
     merge_repeats: Sequence[str] = (),
     width_inches: float = 11.0,
     font_size: float = 8.0,
-) -> Figure:
-    """Draw the table as a figure laid out like the report's tables.
+) -> TableImage:
+    """The table laid out like the report's tables: title, subtitle, a shaded header row, wrapped cell
+    text, bold totals on a light band, rules under rows, then numbered notes and the source.
 
     Parameters
     ----------
@@ -179,102 +481,47 @@ def render_table_image(
         Columns drawn like merged cells: a value equal to the one above is left blank
         (the HTML version keeps every value, so each row stays self-describing).
     width_inches, font_size
-        Size of the figure and its text.
+        Width of the picture and size of its body text.
 
     Returns
     -------
-    matplotlib.figure.Figure
-        The figure; the caller saves it.
+    TableImage
+        Written as SVG by the figure runtime (with the edition's banner, if any).
     """
     widths = list(column_widths) if column_widths is not None else _default_widths(df, formatter)
     if len(widths) != len(df.columns):
         raise ValueError(f"column_widths has {len(widths)} values for {len(df.columns)} columns")
     if numeric_columns is None:
         numeric_columns = [c for c in df.columns if df[c].dropna().map(lambda v: isinstance(v, Number)).all() and df[c].notna().any()]
-    fractions = [w / sum(widths) for w in widths]
-    # Characters that fit in a column: ~ 0.58 em per character leaves room for bold and wide glyphs.
-    char_width_in = font_size * 0.58 / 72
-    chars = [max(4, int(f * width_inches * 0.96 / char_width_in)) for f in fractions]
-
-    def wrap(text: str, n: int) -> list[str]:
-        # A long "Department/Body" word may break after its slash, as the report's own cells do.
-        words = [w.replace("/", "/ ") if len(w) > n else w for w in text.split(" ")]
-        return textwrap.wrap(" ".join(words), n, break_long_words=False) or [""]
-
-    # Bold header text is wider than body text.
-    header = [wrap(str(c), max(4, int(n * 0.85))) for c, n in zip(df.columns, chars, strict=True)]
     shown = df.copy()
     for column in merge_repeats:
         repeated = shown[column].eq(shown[column].shift())
         shown[column] = shown[column].astype(object).where(~repeated, "")
-    body = [[wrap(formatter(v), n) for v, n in zip(row, chars, strict=True)] for row in shown.itertuples(index=False)]
-    line_in = font_size * 1.3 / 72
-    pad_in = line_in * 0.45
-    header_h = max(len(c) for c in header) * line_in + 2 * pad_in
-    row_hs = [max(len(c) for c in cells) * line_in + 2 * pad_in for cells in body]
+    return TableImage(
+        columns=tuple(str(c) for c in df.columns),
+        rows=tuple(tuple(formatter(v) for v in row) for row in shown.itertuples(index=False)),
+        right_aligned=tuple(c in numeric_columns for c in df.columns),
+        totals=tuple(_is_total_row(row, total_labels) for _, row in df.iterrows()),
+        fractions=tuple(w / sum(widths) for w in widths),
+        title=title,
+        subtitle=subtitle,
+        notes=tuple(notes),
+        source=source,
+        width_pt=width_inches * 72,
+        font_size=font_size,
+    )
 
-    note_chars = int(width_inches * 0.96 / (char_width_in * 0.9))
-    wrapped_notes = [wrap(f"{i} {n}", note_chars) for i, n in enumerate(notes, start=1)]
-    wrapped_source = wrap(f"Source: {source}", note_chars) if source else []
-    title_lines = wrap(title, int(width_inches * 0.96 / (char_width_in * 1.5)))
-    subtitle_lines = wrap(subtitle, int(width_inches * 0.96 / (char_width_in * 1.2))) if subtitle else []
-    top_in = len(title_lines) * line_in * 1.6 + len(subtitle_lines) * line_in * 1.3 + pad_in * 2
-    notes_lines = sum(len(n) for n in wrapped_notes) + (1 if notes else 0) + len(wrapped_source)
-    bottom_in = notes_lines * line_in + pad_in * 3
-    height_in = top_in + header_h + sum(row_hs) + bottom_in
 
-    fig = plt.figure(figsize=(width_inches, height_in))
-    ax = fig.add_axes((0, 0, 1, 1))
-    ax.set_xlim(0, width_inches)
-    ax.set_ylim(height_in, 0)  # y grows downwards, like reading the page
-    ax.axis("off")
-
-    left = width_inches * 0.02
-    usable = width_inches * 0.96
-    xs = [left + usable * sum(fractions[:i]) for i in range(len(fractions) + 1)]
-    y = pad_in
-    # One text artist per block of lines (title, subtitle, notes): nothing else is aligned to their lines.
-    ax.text(left, y, "\n".join(title_lines), fontsize=font_size * 1.5, fontweight="bold", va="top", linespacing=1.6 * 1.3 / 1.5)
-    y += len(title_lines) * line_in * 1.6
-    if subtitle_lines:
-        ax.text(left, y, "\n".join(subtitle_lines), fontsize=font_size * 1.2, color="#404040", va="top", linespacing=1.3 * 1.3 / 1.2)
-        y += len(subtitle_lines) * line_in * 1.3
-    y += pad_in
-
-    def draw_row(cells: list[list[str]], top: float, height: float, *, is_header: bool, is_total: bool) -> None:
-        if is_header or is_total:
-            ax.add_patch(plt.Rectangle((left, top), usable, height, color=HEADER_FILL if is_header else TOTAL_FILL, lw=0))
-        for i, lines in enumerate(cells):
-            column = df.columns[i]
-            right_align = column in numeric_columns
-            x = xs[i + 1] - usable * 0.005 if right_align else xs[i] + usable * 0.005
-            ax.text(
-                x,
-                top + pad_in,
-                "\n".join(lines),
-                fontsize=font_size,
-                va="top",
-                ha="right" if right_align else "left",
-                fontweight="bold" if (is_header or is_total) else "normal",
-                color=HEADER_TEXT if is_header else "black",
-                linespacing=1.3,
-            )
-        ax.plot([left, left + usable], [top + height, top + height], color=RULE_COLOUR, lw=0.5)
-
-    draw_row(header, y, header_h, is_header=True, is_total=False)
-    y += header_h
-    for cells, height, (_, row) in zip(body, row_hs, df.iterrows(), strict=True):
-        draw_row(cells, y, height, is_header=False, is_total=_is_total_row(row, total_labels))
-        y += height
-    y += pad_in
-    if notes:
-        ax.text(left, y, "Notes", fontsize=font_size, fontweight="bold", va="top")
-        y += line_in
-        # Notes and source share one artist; the line pitch matches line_in (1.3 x the body size).
-        block = [line for lines in wrapped_notes for line in lines] + wrapped_source
-        ax.text(left, y, "\n".join(block), fontsize=font_size * 0.9, va="top", linespacing=1.3 / 0.9)
-    elif wrapped_source:
-        ax.text(left, y, "\n".join(wrapped_source), fontsize=font_size * 0.9, va="top", linespacing=1.3 / 0.9)
-    # The canvas is sized to the table exactly: no tight-bounding-box pass is needed to save it.
-    mark_exact_size(fig)
-    return fig
+def find_layout_problems(layout: TableLayout) -> list[str]:
+    """Texts whose measured boxes overlap, or that run out of their cell (or the picture); empty when clean."""
+    problems = []
+    boxes = [(block, block.box()) for block in layout.blocks]
+    for block, (x0, y0, x1, y1) in boxes:
+        left, top, right, bottom = block.room or (0.0, 0.0, layout.width, layout.height)
+        if x0 < left - 0.01 or x1 > right + 0.01 or y0 < top - 0.01 or y1 > bottom + 0.01:
+            problems.append(f"{block.kind} {block.lines[0]!r} runs out of its room")
+    for i, (first, (ax0, ay0, ax1, ay1)) in enumerate(boxes):
+        for second, (bx0, by0, bx1, by1) in boxes[i + 1 :]:
+            if ax0 < bx1 and bx0 < ax1 and ay0 < by1 and by0 < ay1:
+                problems.append(f"{first.kind} {first.lines[0]!r} overlaps {second.kind} {second.lines[0]!r}")
+    return problems

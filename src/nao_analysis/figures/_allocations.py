@@ -104,9 +104,9 @@ def analyse(ctx: FigureContext, table: pd.DataFrame, *, name: str, workstream: s
 
 def table_chart(allocations: Allocations, *, title: str, subtitle: str, notes: list[str], source: str, workstream: str) -> Chart:
     """The table drawn as the report lays it out, with its alt text."""
-    from nao_analysis.tables import render_table_image
+    from nao_analysis.tables import table_image
 
-    image = render_table_image(
+    image = table_image(
         allocations.shown,
         title,
         subtitle,
@@ -116,7 +116,7 @@ def table_chart(allocations: Allocations, *, title: str, subtitle: str, notes: l
         merge_repeats=["Responsible Department/Body"],
     )
     alt = fill(TEXT["alt"], {**allocations.values(), "workstream_lower": workstream.lower()})
-    return Chart(image, alt)
+    return Chart.of_table(image, alt)
 
 
 def table_html(allocations: Allocations, *, number: int, title: str, notes: list[str], source: str) -> str:

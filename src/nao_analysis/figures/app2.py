@@ -91,7 +91,7 @@ def _count(n: int, singular: str, plural: str) -> str:
 
 def run(ctx: FigureContext) -> FigureResult:
     from nao_analysis.charts import add_source_line, new_chart
-    from nao_analysis.tables import render_table_image, table_html
+    from nao_analysis.tables import table_html, table_image
 
     p: Params = ctx.params
     # load
@@ -128,7 +128,7 @@ def run(ctx: FigureContext) -> FigureResult:
         notes.append(fill(TEXT["not_accepted_note"], values))
 
     # chart: the table as printed, then the assessments by theme
-    table_image = render_table_image(
+    table_picture = table_image(
         shown,
         title,
         subtitle,
@@ -171,7 +171,10 @@ def run(ctx: FigureContext) -> FigureResult:
         subtitle=subtitle,
         notes=notes,
         source=source,
-        charts=[Chart(table_image, fill(TEXT["table_alt"], values), name="table"), Chart(chart, fill(TEXT["chart_alt"], values))],
+        charts=[
+            Chart.of_table(table_picture, fill(TEXT["table_alt"], values), name="table"),
+            Chart(chart, fill(TEXT["chart_alt"], values)),
+        ],
         data={None: counts, "recommendations": recommendations.assign(unit="recommendation")},
         tables={"Assessments by theme": by_theme, "Recommendations": shown},
         html_tables={

@@ -35,7 +35,7 @@ CAVEATS = ["Qualitative evidence from local bodies: the report publishes no numb
 
 
 def run(ctx: FigureContext) -> FigureResult:
-    from nao_analysis.tables import render_table_image, table_html
+    from nao_analysis.tables import table_html, table_image
 
     p: Params = ctx.params
     # load
@@ -62,7 +62,7 @@ def run(ctx: FigureContext) -> FigureResult:
     title, subtitle, source = challenges.title, challenges.subtitle, challenges.source
     notes: list[str] = []
     # chart
-    image = render_table_image(
+    image = table_image(
         shown,
         title,
         subtitle,
@@ -80,7 +80,7 @@ def run(ctx: FigureContext) -> FigureResult:
         subtitle=subtitle,
         notes=notes,
         source=source,
-        charts=[Chart(image, fill(TEXT["alt"], values))],
+        charts=[Chart.of_table(image, fill(TEXT["alt"], values))],
         data={None: tidy.assign(unit="statement"), "summary": summary.assign(unit="count")},
         tables={
             "Challenges": shown,

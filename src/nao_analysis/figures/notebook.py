@@ -56,11 +56,19 @@ def heading(result: FigureResult):
 
 
 def charts(result: FigureResult) -> None:
-    """Show every chart of the run inline."""
+    """Show every chart of the run inline: a chart's PNG, or a table image's SVG exactly as written.
+
+    A table image is offered as HTML (the SVG element itself, so its text stays text and its aria-label
+    names it; Jupyter and the site's notebook pages prefer this) and as ``image/svg+xml`` for other viewers.
+    """
     from IPython.display import Image, display
 
+    from nao_analysis.tables import svg_element
+
     for chart in result.charts:
-        if chart.png is not None:
+        if chart.svg is not None:
+            display({"text/html": svg_element(chart.svg), "image/svg+xml": chart.svg}, raw=True)
+        elif chart.png is not None:
             display(Image(data=chart.png, format="png", alt=chart.alt))
 
 

@@ -276,10 +276,28 @@ class FigureContext:
 
 @dataclass
 class Chart:
+    """One picture of a figure: either a matplotlib ``figure`` (written as PNG and SVG) or a ``table``
+    (a :class:`nao_analysis.tables.TableImage`, written as SVG only by our own code: a picture of a table
+    needs no rasterising). Build the second kind with :meth:`of_table`."""
+
     figure: Any
     alt: str
     name: str | None = None
     png: bytes | None = None  # the PNG as written, so a notebook shows exactly the published image
+    table: Any = None  # a TableImage; then ``figure`` is None
+    svg: str | None = None  # a table's SVG as written (banner included), for the notebook
+
+    def __post_init__(self) -> None:
+        if (self.figure is None) == (self.table is None):
+            raise ValueError("a Chart is either a matplotlib figure or a table image, exactly one of them")
+
+    @classmethod
+    def of_table(cls, table: Any, alt: str, name: str | None = None) -> Chart:
+        return cls(None, alt, name=name, table=table)
+
+    @property
+    def is_table(self) -> bool:
+        return self.table is not None
 
 
 @dataclass

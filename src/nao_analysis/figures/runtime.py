@@ -102,7 +102,8 @@ class Written:
 
 
 def write_outputs(ctx: FigureContext, result: FigureResult, output_dir: Path) -> Written:
-    """Write charts (PNG and SVG), data (CSV), tables, the map's areas (GeoJSON) and the record."""
+    """Write charts (PNG and SVG; a table image as SVG only), data (CSV), tables, the map's areas (GeoJSON)
+    and the record. ``alt_text`` is keyed by the file a reader sees: the PNG of a chart, the SVG of a table image."""
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     stem = ctx.spec.stem
@@ -113,6 +114,14 @@ def write_outputs(ctx: FigureContext, result: FigureResult, output_dir: Path) ->
     for chart in result.charts:
         name = f"{stem}{'_' + chart.name if chart.name else ''}"
         label = f"Edition '{ctx.edition.name}' - {'substitute data' if substitute else 'note'}: {stamp}" if stamp else ""
+        if chart.is_table:
+            # A picture of a table: one SVG of text, written by our own code; no PNG to rasterise.
+            target = output_dir / f"{name}.svg"
+            chart.svg = chart.table.to_svg(chart.alt, banner=label)
+            write_text_atomic(target, chart.svg)
+            outputs.append(target.name)
+            alt_text[target.name] = chart.alt
+            continue
         files = _save_chart(chart.figure, output_dir / name, title=result.title, banner=label)
         outputs += [f.name for f in files]
         chart.png = files[0].read_bytes()

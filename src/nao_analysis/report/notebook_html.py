@@ -107,15 +107,24 @@ def _has_image(notebook) -> bool:
     )
 
 
+def chart_outputs(record: dict[str, Any]) -> list[tuple[str, bool]]:
+    """The figure's pictures in the record's order, as (file name, is a table image).
+
+    A chart is written as a PNG with an SVG beside it; a table image (a picture of a table) is written
+    as an SVG alone, so an SVG output with no PNG of the same name is a table image.
+    """
+    names = [Path(n).name for n in record.get("outputs", [])]
+    pngs = {n[:-4] for n in names if n.endswith(".png")}
+    return [(n, n.endswith(".svg")) for n in names if n.endswith(".png") or (n.endswith(".svg") and n[:-4] not in pngs)]
+
+
 def chart_html(record: dict[str, Any], folder: str = CHART_FOLDER) -> str:
-    """The figure's charts (PNG, with its alt text and a link to the SVG) as HTML, from the record's outputs."""
+    """The figure's charts (PNG, with its alt text and a link to the SVG) and table images (the SVG, with
+    its alt text and a link to it) as HTML, from the record's outputs."""
     parts = []
-    for name in record.get("outputs", []):
-        name = Path(name).name
-        if not name.endswith(".png"):
-            continue
+    for name, is_table in chart_outputs(record):
         alt = (record.get("alt_text") or {}).get(name) or record.get("title", "")
-        svg = name[:-4] + ".svg"
+        svg = name if is_table else name[:-4] + ".svg"
         parts.append(
             f'<figure class="chart"><img src="{html.escape(folder + name)}" alt="{html.escape(alt)}">'
             f'<figcaption><a href="{html.escape(folder + svg)}">Vector version (SVG)</a></figcaption></figure>'

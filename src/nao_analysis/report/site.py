@@ -31,7 +31,7 @@ from typing import Any
 
 from nao_analysis.report import areas as area_profiles
 from nao_analysis.report.formatting import format_change, format_number, is_change
-from nao_analysis.report.notebook_html import figure_banner, figure_label
+from nao_analysis.report.notebook_html import chart_outputs, figure_banner, figure_label
 from nao_analysis.report.page import AREAS_NAV, NAV, render_page
 from nao_analysis.safe_io import write_atomic, write_text_atomic
 
@@ -69,6 +69,8 @@ class FigureFiles:
     interactive: str | None
     problems: list[str]
     tables: list[str] = field(default_factory=list)
+    #: Site path of each table image (an SVG with no PNG) -> its SVG, placed in the page as it is.
+    table_images: dict[str, str] = field(default_factory=dict)
 
 
 def status_class(status: str) -> str:
@@ -341,7 +343,11 @@ def publish_figure_files(
     """
     target = site_dir / "figures"
     target.mkdir(parents=True, exist_ok=True)
+    from nao_analysis.tables import svg_element
+
     charts, csvs, problems, tables = [], [], [], []
+    table_images: dict[str, str] = {}
+    pictures = dict(chart_outputs(record))
     for output in record.get("outputs", []):
         name = Path(output).name
         source = figures_dir / name
@@ -351,8 +357,10 @@ def publish_figure_files(
             continue
         if Path(name).suffix in COPIED_SUFFIXES and source.exists():
             _copy_atomic(source, target / name)
-            if name.endswith(".png"):
+            if name in pictures:
                 charts.append(f"figures/{name}")
+            if pictures.get(name):
+                table_images[f"figures/{name}"] = svg_element(source.read_text(encoding="utf-8"))
     csvs = [f"figures/{n}" for n in _figure_csvs(figures_dir, record)]
     for name in csvs:
         if not (site_dir / name).exists():
@@ -373,7 +381,7 @@ def publish_figure_files(
         interactive = write_interactive_page(record, figures_dir, site_dir, common, area_links=area_links)
     except Exception as exc:  # as above: the static map remains
         problems.append(f"interactive map not written: {exc}")
-    return FigureFiles(charts, csvs, spreadsheet, interactive, problems, tables)
+    return FigureFiles(charts, csvs, spreadsheet, interactive, problems, tables, table_images)
 
 
 def write_interactive_page(
@@ -431,6 +439,15 @@ def figure_section(record: dict[str, Any], files: FigureFiles, rows: Sequence[di
     for chart in files.charts:
         name = chart.removeprefix("figures/")
         alt = record.get("alt_text", {}).get(name) or record["title"]
+        if chart in files.table_images:
+            # A picture of a table: its SVG in the page (text stays text, named by its aria-label); the same
+            # table as HTML follows for reading and for assistive technology.
+            parts.append(
+                f'<figure class="table-image">{files.table_images[chart]}'
+                f'<figcaption>{e(label)} as printed. <a href="{e(chart)}">Vector (SVG)</a> &middot; '
+                f"<details><summary>Text description of the table</summary>{e(alt)}</details></figcaption></figure>"
+            )
+            continue
         svg = chart[:-4] + ".svg"
         parts.append(
             f'<figure><img src="{e(chart)}" alt="{e(alt)}">'
