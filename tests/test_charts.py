@@ -20,7 +20,6 @@ from nao_analysis.charts import (
     apply_house_style,
     direct_label,
     find_text_overlaps,
-    mark_exact_size,
     mark_series_end,
     new_chart,
     not_in_report_caption,
@@ -159,17 +158,3 @@ class TestSavePngAndSvg:
         figure.savefig(tmp_path / "reference.png")
         save_png_and_svg(figure, tmp_path / "c.png", tmp_path / "c.svg")
         assert Image.open(tmp_path / "c.png").size == Image.open(tmp_path / "reference.png").size
-
-    def test_an_exact_size_figure_keeps_its_canvas(self, tmp_path):
-        figure = plt.figure(figsize=(4, 2))
-        figure.text(0.5, 0.5, "Table", ha="center")
-        mark_exact_size(figure)
-        save_png_and_svg(figure, tmp_path / "t.png", tmp_path / "t.svg", dpi=100)
-        assert Image.open(tmp_path / "t.png").size == (400, 200)
-
-    def test_an_exact_size_figure_grows_for_a_banner_below_it(self, tmp_path):
-        figure = plt.figure(figsize=(4, 2))
-        mark_exact_size(figure)
-        figure.text(0.01, -0.01, "Edition 'offline' - substitute data", va="top")
-        save_png_and_svg(figure, tmp_path / "t.png", tmp_path / "t.svg", dpi=100)
-        assert Image.open(tmp_path / "t.png").size[1] > 200

@@ -302,23 +302,6 @@ def _prewrap(fig) -> None:
         text.set_wrap(False)
 
 
-_EXACT_SIZE = "_nao_exact_size"
-
-
-def mark_exact_size(fig) -> None:
-    """Declare that ``fig``'s canvas is laid out to its exact size (e.g. a table image): saving it needs no
-    tight-bounding-box pass unless a text is later placed outside the canvas (an edition banner)."""
-    setattr(fig, _EXACT_SIZE, True)
-
-
-def _texts_outside_canvas(fig) -> bool:
-    for text in fig.texts:
-        x, y = fig.transFigure.inverted().transform(text.get_transform().transform(text.get_unitless_position()))
-        if not (0 <= x <= 1 and 0 <= y <= 1):
-            return True
-    return False
-
-
 def tight_bbox(fig, dpi: float | None = None) -> Bbox:
     """The figure's tight bounding box in inches, padded as ``savefig`` pads it, measured at ``dpi``."""
     dpi = float(dpi or matplotlib.rcParams["savefig.dpi"])
@@ -348,7 +331,7 @@ def save_png_and_svg(
 
     matplotlib draws each format with its own renderer, so two draws are unavoidable; what this saves is
     ``bbox_inches="tight"``'s extra measuring draw per format (the box is computed once, at the PNG's
-    resolution, and used for both; a figure marked with :func:`mark_exact_size` needs none) and the
+    resolution, and used for both) and the
     re-measuring of ``wrap=True`` texts, which are wrapped once.
 
     Parameters
@@ -368,12 +351,7 @@ def save_png_and_svg(
         The PNG and SVG paths.
     """
     _prewrap(fig)
-    if getattr(fig, _EXACT_SIZE, False):
-        canvas = Bbox.from_bounds(0, 0, fig.get_figwidth(), fig.get_figheight())
-        # A banner placed below an exactly sized canvas grows it; the canvas itself is never cropped.
-        bbox = Bbox.union([canvas, tight_bbox(fig, dpi)]) if _texts_outside_canvas(fig) else canvas
-    else:
-        bbox = tight_bbox(fig, dpi)
+    bbox = tight_bbox(fig, dpi)
     fig.savefig(png_path, format="png", dpi=dpi, bbox_inches=bbox, metadata=png_metadata, pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL})
     fig.savefig(svg_path, format="svg", bbox_inches=bbox, metadata=svg_metadata if svg_metadata is not None else {"Date": None})
     return Path(png_path), Path(svg_path)
