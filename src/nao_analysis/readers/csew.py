@@ -388,7 +388,16 @@ def combine_editions(editions: Iterable[pd.DataFrame]) -> pd.DataFrame:
     stacked["_order"] = stacked["edition"].map(_edition_order)
     stacked = stacked.sort_values("_order", ascending=False, kind="stable")
     key = ["age_group", "measure", "drug_type", "survey_year"]
-    superseded = stacked.groupby(key, sort=False)["edition"].agg(lambda editions_: ", ".join(editions_.iloc[1:])).rename("superseded")
+    # Per value, every edition after the newest (the frame is sorted newest first), in one pass over plain values.
+    older: dict[tuple, list[str]] = {}
+    for *value_key, edition in zip(*(stacked[k] for k in key), stacked["edition"]):
+        older.setdefault(tuple(value_key), []).append(edition)
+    superseded = pd.Series(
+        [", ".join(editions_[1:]) for editions_ in older.values()],
+        index=pd.MultiIndex.from_tuples(list(older), names=key),
+        name="superseded",
+        dtype=object,
+    )
     newest = stacked.drop_duplicates(key, keep="first").drop(columns="_order")
     newest = newest.join(superseded, on=key)
     return newest.sort_values(key).reset_index(drop=True)
