@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
+from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -34,10 +35,20 @@ def test_every_direct_dependency_is_pinned():
     import tomllib
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    direct = project["dependencies"] + project["optional-dependencies"]["dev"]
+    direct = [Requirement(d) for d in project["dependencies"] + project["optional-dependencies"]["dev"]]
     pins = _lock_pins()
-    missing = [d for d in direct if d.lower().replace("_", "-") not in pins]
+    missing = [str(d) for d in direct if d.name.lower().replace("_", "-") not in pins]
     assert missing == []
+
+
+def test_every_pin_meets_the_projects_own_bounds():
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pins = _lock_pins()
+    bounded = [Requirement(d) for d in project["dependencies"] if Requirement(d).specifier]
+    outside = [f"{r} (locked {pins[r.name]})" for r in bounded if not r.specifier.contains(pins[r.name], prereleases=True)]
+    assert bounded and outside == []
 
 
 def test_environment_python_matches_pyproject():

@@ -557,7 +557,6 @@ def package_versions() -> dict[str, str]:
         "numpy",
         "geopandas",
         "matplotlib",
-        "mapclassify",
         "papermill",
         "nbconvert",
         "pydantic",
@@ -625,6 +624,37 @@ def build(
     started = time.perf_counter()
     # Before anything is read: an edit made while this build runs must not be mistaken for what it built.
     started_inputs = build_memo.input_stats(settings, edition_name)
+    # Started now, its imports overlap the planning; stopped at once below if nothing needs a kernel.
+    server = _launch_fork_server(log) if kernels == "fork" else None
+    try:
+        return _build(edition_name, settings, only, overrides, jobs, force, log, started, started_inputs, server)
+    finally:
+        if server is not None:
+            server.stop(now=True)
+
+
+def _launch_fork_server(log: Callable[..., Any]):
+    from nao_analysis.kernels import ForkServer
+
+    try:
+        return ForkServer().start()
+    except OSError as exc:
+        log(f"kernel fork server unavailable ({exc}); starting a fresh kernel per notebook instead")
+        return None
+
+
+def _build(
+    edition_name: str,
+    settings: Settings,
+    only: list[str] | None,
+    overrides: list[str] | None,
+    jobs: int | None,
+    force: bool,
+    log: Callable[..., Any],
+    started: float,
+    started_inputs: dict[str, Any],
+    server: Any,
+) -> BuildResult:
     edition = load_edition(edition_name, overrides, settings=settings)
     specs = load_specs()
     if only:
@@ -643,7 +673,7 @@ def build(
         result = BuildResult(edition.name)
         outcomes, to_run = _plan(settings, edition, specs, wanted, force)
         if to_run:
-            outcomes |= _run_all(settings, edition, to_run, override_map, jobs, kernels, log)
+            outcomes |= _run_all(settings, edition, to_run, override_map, jobs, server, log)
 
         result.results = [outcomes[f] for f in wanted]
         if only:
@@ -722,10 +752,16 @@ def _run_all(
     to_run: list[tuple[FigureSpec, str]],
     override_map: dict[str, dict[str, Any]],
     jobs: int | None,
-    kernels: str,
+    server: Any,
     log: Callable[..., Any],
 ) -> dict[str, FigureResult]:
-    from nao_analysis.kernels import ForkServer
+    """Run the notebooks, in kernels forked from ``server`` (a started ForkServer) or, without one, fresh kernels."""
+    # Done here, while the server finishes starting, rather than by the first figures' threads.
+    import papermill  # noqa: F401
+
+    from nao_analysis.report import notebook_html
+
+    notebook_html.warm_up()
 
     workers = min(max(1, jobs or os.cpu_count() or 1), len(to_run))
     # Longest first, by each figure's last run time: the last job to finish then has the least left to do,
@@ -734,23 +770,27 @@ def _run_all(
     to_run = sorted(to_run, key=lambda item: -times.get(item[0].figure_id, float("inf")))
     log(f"building {len(to_run)} figure(s) of '{edition.name}' with {workers} job(s): " + ", ".join(s.figure_id for s, _ in to_run))
     outcomes: dict[str, FigureResult] = {}
-    with contextlib.ExitStack() as stack:
-        manager_class = None
-        if kernels == "fork":
-            starting = time.perf_counter()
-            try:
-                manager_class = stack.enter_context(ForkServer()).manager_class()
-                # Counted in the build's time: the one import of the heavy libraries every kernel then shares.
-                log(f"kernel fork server ready in {time.perf_counter() - starting:.1f}s")
-            except (OSError, RuntimeError) as exc:
-                log(f"kernel fork server unavailable ({exc}); starting a fresh kernel per notebook instead")
-        executor = stack.enter_context(ThreadPoolExecutor(max_workers=workers))
+    manager_class = None
+    if server is not None:
+        waiting = time.perf_counter()
+        try:
+            manager_class = server.wait_ready().manager_class()
+            # Counted in the build's time: the one import of the heavy libraries every kernel then shares.
+            log(
+                f"kernel fork server ready in {time.perf_counter() - server.started_at:.1f}s "
+                f"(started with the planning; the figures waited {time.perf_counter() - waiting:.1f}s)"
+            )
+        except (OSError, RuntimeError) as exc:
+            log(f"kernel fork server unavailable ({exc}); starting a fresh kernel per notebook instead")
+    with ThreadPoolExecutor(max_workers=workers) as executor:
         futures = {
             spec.figure_id: executor.submit(run_figure, settings, edition, spec, override_map.get(spec.figure_id, {}), key, manager_class)
             for spec, key in to_run
         }
         for figure_id, future in futures.items():
             outcomes[figure_id] = future.result()
+    if server is not None:
+        server.stop()
     _record_run_times(settings, edition.name, {f: r.seconds for f, r in outcomes.items() if r.status == BUILT})
     return outcomes
 

@@ -355,10 +355,13 @@ class ForkServer:
         self.env = env
         self.start_timeout = start_timeout
         self.process: subprocess.Popen | None = None
+        self.started_at = 0.0
         self._folder = ""
         self.address = ""
 
-    def __enter__(self) -> ForkServer:
+    def start(self) -> ForkServer:
+        """Launch the server without waiting for it: its imports run while the caller does other work."""
+        self.started_at = time.perf_counter()
         self._folder = tempfile.mkdtemp(prefix="nao-kernels-")
         self.address = os.path.join(self._folder, "fork.sock")
         self.process = subprocess.Popen(
@@ -367,11 +370,18 @@ class ForkServer:
             stdout=subprocess.PIPE,
             env=self.env,
         )
+        return self
+
+    def wait_ready(self) -> ForkServer:
+        """Block until the server has imported everything and listens; RuntimeError (server stopped) if it never does."""
         readable, _, _ = select.select([self.process.stdout], [], [], self.start_timeout)
         if not readable or self.process.stdout.readline() != READY:
-            self.__exit__(None, None, None)
+            self.stop(now=True)
             raise RuntimeError("the kernel fork server did not start (see the messages above)")
         return self
+
+    def __enter__(self) -> ForkServer:
+        return self.start().wait_ready()
 
     def manager_class(self, blocking: bool = False) -> type:
         """A kernel manager class bound to this server, for papermill's ``kernel_manager_class``."""
@@ -381,8 +391,11 @@ class ForkServer:
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
-    def __exit__(self, *exc: object) -> None:
+    def stop(self, *, now: bool = False) -> None:
+        """End the server: when its last kernel has gone, or at once (``now``) when none was ever started."""
         if self.process is not None:
+            if now:
+                self.process.kill()
             with contextlib.suppress(OSError):
                 self.process.stdin.close()
             try:
@@ -391,7 +404,11 @@ class ForkServer:
                 self.process.kill()
                 self.process.wait()
             self.process.stdout.close()
+            self.process = None
         shutil.rmtree(self._folder, ignore_errors=True)
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
 
 if __name__ == "__main__":

@@ -213,6 +213,16 @@ def notebook_to_html(executed: Path, record: dict[str, Any]) -> str:
     )
 
 
+def warm_up() -> None:
+    """Import and load what the first conversion would (nbconvert, its templates, the HTML parser), so the build
+    pays for it once, while its kernels start, rather than inside the first figures' runs."""
+    import nbformat
+    from bs4 import BeautifulSoup  # noqa: F401
+    from nbconvert import HTMLExporter
+
+    HTMLExporter(template_name="basic").from_notebook_node(nbformat.v4.new_notebook())
+
+
 def figure_banner(record: dict[str, Any]) -> str:
     """The substitute-data banner of a figure's own pages: what this figure substitutes, or that the edition does.
 
