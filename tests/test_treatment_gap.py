@@ -126,27 +126,6 @@ class TestSummarise:
             tg.summarise(values_2020_21.assign(value=np.nan), threshold=48)
 
 
-class TestSummarySentences:
-    def test_names_with_commas_are_separated_by_semicolons(self):
-        missing = ["Bournemouth, Christchurch and Poole", "Dorset"]
-        summary = tg.TreatmentGapSummary(48, 150, 98, 28.0, ["Northumberland"], 78.0, ["Thurrock"], missing)
-        assert summary.sentences()[-1] == "Data were not available for: Bournemouth, Christchurch and Poole and Dorset."
-
-    def test_words_the_numbers_like_the_report(self):
-        missing = ["Bournemouth", "City of London", "Dorset", "Rutland"]
-        summary = tg.TreatmentGapSummary(48, 150, 98, 28.2, ["Northumberland"], 77.6, ["Thurrock"], missing)
-        assert summary.sentences() == [
-            "In 98 of 150 areas, 48% or more of the people who used opiates and/or crack cocaine were not in treatment.",
-            "The lowest proportion of users not in treatment was in Northumberland (28%) and the highest was in Thurrock (78%).",
-            "Data were not available for: Bournemouth, City of London, Dorset and Rutland.",
-        ]
-
-    def test_long_missing_list_is_shortened_with_a_count(self, values_2020_21, england_areas):
-        sentence = tg.summarise(values_2020_21, threshold=48, all_areas=england_areas).sentences(max_missing_listed=3)[-1]
-        missing = len(england_areas) - 4
-        assert sentence.startswith(f"Data were not available for {missing} areas: ") and sentence.endswith(f"and {missing - 3} others.")
-
-
 class TestSummaryToFrame:
     def test_one_row_per_statistic_with_a_unit(self, values_2020_21):
         frame = tg.summarise(values_2020_21, threshold=48).to_frame().set_index("statistic")

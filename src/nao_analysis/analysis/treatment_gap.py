@@ -154,13 +154,6 @@ def whole_percent(value: float) -> int:
     return int(math.floor(value + 0.5))
 
 
-def _join_names(names: Sequence[str]) -> str:
-    names = list(names)
-    # "Bournemouth, Christchurch and Poole" carries its own comma: separate such names with semicolons.
-    separator = "; " if any("," in n for n in names) else ", "
-    return names[0] if len(names) == 1 else separator.join(names[:-1]) + " and " + names[-1]
-
-
 @dataclass(frozen=True)
 class TreatmentGapSummary:
     """The figures the report quotes about the map, computed from the area values."""
@@ -188,29 +181,6 @@ class TreatmentGapSummary:
             ("no_data_areas", "; ".join(self.missing_areas), "names"),
         ]
         return pd.DataFrame(rows, columns=["statistic", "value", "unit"])
-
-    def sentences(self, *, max_missing_listed: int = 12) -> list[str]:
-        """The summary worded like paragraph 1.6 and the notes of Figure 5.
-
-        Parameters
-        ----------
-        max_missing_listed : int
-            Name at most this many areas without data; beyond that, give the first few and a count
-            (a partial extract can miss most of England).
-        """
-        lines = [
-            f"In {self.areas_at_or_above} of {self.areas_total} areas, {whole_percent(self.threshold)}% or more of the people "
-            "who used opiates and/or crack cocaine were not in treatment.",
-            f"The lowest proportion of users not in treatment was in {_join_names(self.min_areas)} ({whole_percent(self.min_pct)}%) "
-            f"and the highest was in {_join_names(self.max_areas)} ({whole_percent(self.max_pct)}%).",
-        ]
-        missing = self.missing_areas
-        if missing and len(missing) <= max_missing_listed:
-            lines.append(f"Data were not available for: {_join_names(missing)}.")
-        elif missing:
-            shown = ("; " if any("," in n for n in missing) else ", ").join(missing[:max_missing_listed])
-            lines.append(f"Data were not available for {len(missing)} areas: {shown} and {len(missing) - max_missing_listed} others.")
-        return lines
 
 
 def summarise(values: pd.DataFrame, *, threshold: float, all_areas: pd.DataFrame | None = None) -> TreatmentGapSummary:

@@ -75,8 +75,8 @@ TEXT = {
     "people aged 15–64 in contact with drug treatment citing problematic opiates and/or crack cocaine use in the given year subtracted "
     "from the estimated number of users aged 15–64 resident in the area (the mean average of prevalence numbers for the last three "
     "years), displayed as a proportion of the estimated number of users.",
-    "note_range": "The lowest proportion of users not in treatment was in {min_names} ({min_pct:.0f}%) and the highest was in {max_names} "
-    "({max_pct:.0f}%).",
+    "note_range": "The lowest proportion of users not in treatment was in {min_names} ({min_pct}%) and the highest was in {max_names} "
+    "({max_pct}%).",
     "note_no_data": "Data were not available for {missing_count} area{missing_plural}: {missing_names}.",
     "note_all_data": "Every mapped area has data.",
     "note_api_check": "Check of the download: rebuilding each percentage from its published denominator and count gives the published "
@@ -172,9 +172,10 @@ def run(ctx: FigureContext) -> FigureResult:
         areas_mapped=len(areas),
         where=f"of the {summary.areas_total} areas in this partial extract" if partial else f"of {summary.areas_total} areas",
         min_names=_join(summary.min_areas),
-        min_pct=summary.min_pct,
+        # Whole per cents rounded half up, as the report prints them (a format's .0f would print 46.5 as 46).
+        min_pct=tg.whole_percent(summary.min_pct),
         max_names=_join(summary.max_areas),
-        max_pct=summary.max_pct,
+        max_pct=tg.whole_percent(summary.max_pct),
         missing_count=len(summary.missing_areas),
         missing_plural="" if len(summary.missing_areas) == 1 else "s",
         missing_names=_listed(summary.missing_areas),
