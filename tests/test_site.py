@@ -148,6 +148,10 @@ class TestVerdict:
     def test_unexplained_failure_is_not_fully(self):
         assert verdict([_row("pass"), _row("fail")]).startswith("Not fully:")
 
+    def test_a_failed_figure_is_counted_and_not_fully_reproduced(self):
+        text = verdict([_row("pass"), _row("figure failed")])
+        assert text.startswith("Not fully:") and "1 were not rebuilt because their figure failed" in text
+
     def test_no_rows_says_nothing_to_compare(self):
         assert verdict([]).startswith("Nothing to compare")
 

@@ -44,7 +44,18 @@ STATUS_FAIL = "fail"
 STATUS_UNAVAILABLE = "source unavailable"
 STATUS_NOT_APPLICABLE = "not applicable"
 STATUS_NOT_COMPARABLE = "not comparable (parameters differ)"
-STATUS_ORDER = [STATUS_PASS, STATUS_DIFFERS, STATUS_UNAVAILABLE, STATUS_FAIL, STATUS_NOT_APPLICABLE, STATUS_NOT_COMPARABLE]
+STATUS_FIGURE_FAILED = "figure failed"
+STATUS_NOT_BUILT = "not built"
+STATUS_ORDER = [
+    STATUS_PASS,
+    STATUS_DIFFERS,
+    STATUS_UNAVAILABLE,
+    STATUS_FAIL,
+    STATUS_FIGURE_FAILED,
+    STATUS_NOT_BUILT,
+    STATUS_NOT_APPLICABLE,
+    STATUS_NOT_COMPARABLE,
+]
 STATUS_MEANINGS = {
     STATUS_PASS: "within the stated tolerance of the published number",
     STATUS_DIFFERS: "outside tolerance for a stated reason, such as substitute data or a later vintage",
@@ -52,6 +63,8 @@ STATUS_MEANINGS = {
     STATUS_UNAVAILABLE: "the input could not be had in this build, so the number was not rebuilt",
     STATUS_NOT_APPLICABLE: "the published number does not apply to this edition",
     STATUS_NOT_COMPARABLE: "rebuilt with parameters other than the published run's, so not compared as published",
+    STATUS_FIGURE_FAILED: "the figure failed in this build (the index gives its one-line reason), so the number was not rebuilt",
+    STATUS_NOT_BUILT: "the figure has not been built in this output folder yet, so the number was not rebuilt",
 }
 #: The record of the area profiles (issue "Area profiles"): rendered as pages of its own, not as a figure.
 AREAS_FIGURE = "areas"
@@ -131,6 +144,8 @@ def verdict(rows: Sequence[dict[str, str]]) -> str:
         STATUS_NOT_COMPARABLE: "were rebuilt with parameters other than the published run's, so are not compared as published",
         STATUS_NOT_APPLICABLE: "do not apply to this edition",
         STATUS_FAIL: "differ with no explanation and need investigating",
+        STATUS_FIGURE_FAILED: "were not rebuilt because their figure failed",
+        STATUS_NOT_BUILT: "were not rebuilt because their figure has not been built yet",
     }
     for status, phrase in phrases.items():
         if counts.get(status):
@@ -138,7 +153,7 @@ def verdict(rows: Sequence[dict[str, str]]) -> str:
     sentence = "; ".join(parts) + "."
     if passed == total:
         return "Yes. " + sentence
-    if counts.get(STATUS_FAIL):
+    if counts.get(STATUS_FAIL) or counts.get(STATUS_FIGURE_FAILED):
         return "Not fully: " + sentence
     return "Partly. " + sentence
 
