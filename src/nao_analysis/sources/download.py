@@ -44,8 +44,8 @@ def _one_line_reason(exc: BaseException) -> str:
     return " ".join(str(exc).split("(Caused by")[-1].strip(" )").split())[:160]
 
 
-def _unreachable(exc: BaseException) -> bool:
-    """A host that cannot be resolved, refuses, or cannot be reached at all: no retry will help soon."""
+def _unreachable(exc: BaseException) -> str | None:
+    """Why a host cannot be reached at all, in plain words (no retry will help soon), or None if it can be."""
     from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 
     seen: set[int] = set()
@@ -55,11 +55,16 @@ def _unreachable(exc: BaseException) -> bool:
         if current is None or id(current) in seen:
             continue
         seen.add(id(current))
-        if isinstance(current, NameResolutionError | NewConnectionError | ConnectTimeoutError):
-            return True
+        # urllib3 derives NameResolutionError from NewConnectionError, and that from ConnectTimeoutError: most specific first.
+        if isinstance(current, NameResolutionError):
+            return "its host name could not be resolved"
+        if isinstance(current, NewConnectionError):
+            return "the connection was refused"
+        if isinstance(current, ConnectTimeoutError):
+            return "the connection timed out"
         stack.extend([current.__cause__, current.__context__, getattr(current, "reason", None)])
         stack.extend(a for a in getattr(current, "args", ()) if isinstance(a, BaseException))
-    return False
+    return None
 
 
 def _tracking_adapter(retry, sockets: list, expired: threading.Event):
@@ -210,9 +215,10 @@ class DownloadSession:
             return self._session.send(request, stream=stream, timeout=self.timeout, allow_redirects=False)
         except requests.exceptions.RequestException as exc:
             reason = _one_line_reason(exc)
-            if _unreachable(exc):
+            unreachable = _unreachable(exc)
+            if unreachable:
                 raise SourceUnavailableError(
-                    f"{original}: cannot reach the server ({reason}) - check the network, "
+                    f"{original}: cannot reach the server ({unreachable}) - check the network, "
                     "or point NAO_DATA_MIRROR at a folder holding the file"
                 ) from None
             if isinstance(exc, requests.exceptions.Timeout) or "timed out" in reason.lower():
