@@ -8,10 +8,13 @@ paths are reduced to the file's name).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import html
 import json
 import re
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -190,14 +193,10 @@ def notebook_to_html(executed: Path, record: dict[str, Any]) -> str:
         A complete HTML page.
     """
     import nbformat
-    from nbconvert import HTMLExporter
 
     notebook = clean_notebook(nbformat.read(str(executed), as_version=4), record)
-    exporter = HTMLExporter(template_name="basic")
-    exporter.exclude_input = True
-    exporter.exclude_input_prompt = True
-    exporter.exclude_output_prompt = True
-    body, _ = exporter.from_notebook_node(notebook)
+    with _exporter() as exporter:
+        body, _ = exporter.from_notebook_node(notebook)
     label = figure_label(record["figure"])
     if record["figure"] == "areas":
         # The area profiles have their own index, not a section of the site's index.
@@ -213,14 +212,39 @@ def notebook_to_html(executed: Path, record: dict[str, Any]) -> str:
     )
 
 
+_IDLE_EXPORTERS: list[Any] = []
+_EXPORTERS_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _exporter() -> Iterator[Any]:
+    """A code-hidden HTML exporter, lent for one conversion. Exporters are kept and lent again, since building
+    one (its templates) costs about as much as a conversion; never two conversions on one exporter at once,
+    since the build converts notebooks in several threads."""
+    with _EXPORTERS_LOCK:
+        exporter = _IDLE_EXPORTERS.pop() if _IDLE_EXPORTERS else None
+    if exporter is None:
+        from nbconvert import HTMLExporter
+
+        exporter = HTMLExporter(template_name="basic")
+        exporter.exclude_input = True
+        exporter.exclude_input_prompt = True
+        exporter.exclude_output_prompt = True
+    try:
+        yield exporter
+    finally:
+        with _EXPORTERS_LOCK:
+            _IDLE_EXPORTERS.append(exporter)
+
+
 def warm_up() -> None:
     """Import and load what the first conversion would (nbconvert, its templates, the HTML parser), so the build
     pays for it once, while its kernels start, rather than inside the first figures' runs."""
     import nbformat
     from bs4 import BeautifulSoup  # noqa: F401
-    from nbconvert import HTMLExporter
 
-    HTMLExporter(template_name="basic").from_notebook_node(nbformat.v4.new_notebook())
+    with _exporter() as exporter:
+        exporter.from_notebook_node(nbformat.v4.new_notebook())
 
 
 def figure_banner(record: dict[str, Any]) -> str:
