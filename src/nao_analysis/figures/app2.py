@@ -34,14 +34,10 @@ class Params(FigureParams):
 
 FIGURE = FigureSpec("app2", "carol_black_recommendations", "Dame Carol Black report: the NAO's assessment of the strategy response", Params)
 
-#: One colour per assessment, kept here until the shared chart helpers offer a categorical palette.
-ASSESSMENT_COLOURS = {
-    "Implemented": "#28A197",
-    "Partial implementation": "#12436D",
-    "Work in progress": "#F46A25",
-    "Not yet implemented": "#801650",
-}
-DARK_TEXT_ON = {"#F46A25"}
+#: Position in the house categorical palette (``charts.PALETTE``) of each assessment's colour.
+ASSESSMENT_PALETTE_INDEX = {"Implemented": 1, "Partial implementation": 0, "Work in progress": 3, "Not yet implemented": 2}
+#: Assessments whose bar is light enough to need dark figures on it.
+DARK_TEXT_ON = {"Work in progress"}
 
 TEXT = {
     "title": "Dame Carol Black report: the NAO's assessment of the strategy response to her recommendations",
@@ -90,7 +86,8 @@ def _count(n: int, singular: str, plural: str) -> str:
 
 
 def run(ctx: FigureContext) -> FigureResult:
-    from nao_analysis.charts import add_source_line, new_chart
+    from nao_analysis.charts import PALETTE, add_source_line, new_chart
+    from nao_analysis.charts import TEXT as INK
     from nao_analysis.tables import table_html, table_image
 
     p: Params = ctx.params
@@ -143,10 +140,10 @@ def run(ctx: FigureContext) -> FigureResult:
     rows = list(range(len(themes)))[::-1]  # first theme at the top, as in the appendix
     left = [0] * len(themes)
     for assessment in ASSESSMENTS:
-        colour = ASSESSMENT_COLOURS[assessment]
+        colour = PALETTE[ASSESSMENT_PALETTE_INDEX[assessment]]
         counts_here = grid[assessment].tolist()
         ax.barh(rows, counts_here, left=left, color=colour, label=assessment, edgecolor="white")
-        ink = "#0b0c0c" if colour in DARK_TEXT_ON else "white"
+        ink = INK if assessment in DARK_TEXT_ON else "white"
         for y, x0, v in zip(rows, left, counts_here, strict=True):
             if v:
                 ax.text(x0 + v / 2, y, str(v), ha="center", va="center", color=ink, fontsize=9, fontweight="bold")
