@@ -48,6 +48,16 @@ def test_heavy_libraries_are_imported_before_the_notebook_runs(kernel):
     assert _run(kernel, "import sys; print('geopandas' in sys.modules and 'pandas' in sys.modules)") == "True"
 
 
+def test_the_inherited_heap_is_out_of_the_collectors_sight(kernel):
+    # Otherwise every full collection in every kernel walks all of pandas, matplotlib and geopandas again.
+    assert _run(kernel, "import gc; print(gc.get_freeze_count() > 100_000)") == "True"
+
+
+def test_first_use_costs_are_paid_by_the_server(kernel):
+    printed = _run(kernel, "import sys; print(all(m in sys.modules for m in ('ipykernel.debugger', 'jinja2', 'pandas.io.formats.style')))")
+    assert printed == "True"
+
+
 def test_each_kernel_is_a_new_process_with_no_earlier_state(server):
     first, second = (
         server.manager_class(blocking=True)(kernel_name="nao-analysis"),

@@ -18,6 +18,7 @@ executed no user code at all, so its result cannot depend on what ran before it.
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib
 import json
 import os
@@ -50,6 +51,10 @@ WARM_UP = (
     "IPython",
     "ipykernel.kernelapp",
     "ipykernel.ipkernel",
+    "ipykernel.zmqshell",
+    "ipykernel.debugger",  # every kernel's start-up imports it (and debugpy with it) by name
+    "IPython.core.oinspect",
+    "pandas.io.formats.style",
     "pyarrow.parquet",
     "networkx",
     "PIL.PngImagePlugin",
@@ -159,11 +164,23 @@ def _warm_up() -> None:
             for fmt in ("png", "svg"):
                 figure.savefig(io.BytesIO(), format=fmt)
             plt.close(figure)
+    with contextlib.suppress(ImportError):
+        import pandas as pd
+
+        from nao_analysis.figures.notebook import formatted
+
+        # The notebooks show tables as pandas Stylers: their first rendering compiles jinja templates.
+        formatted(pd.DataFrame({"warm-up": [1.5, None]}))._repr_html_()
 
 
 def serve(address: str) -> None:
     """Import :data:`WARM_UP`, then fork a kernel per connection until stdin closes (the build ended)."""
     _warm_up()
+    # Everything imported so far lives as long as the kernels do. Frozen, it is out of the collector's sight:
+    # without this every full collection in every kernel walks the whole inherited heap (0.2 s each, and a
+    # kernel that parses a file runs several), and touching its objects' headers copies their pages.
+    gc.collect()
+    gc.freeze()
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(address)
     listener.listen(16)
