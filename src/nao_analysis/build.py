@@ -372,6 +372,7 @@ def run_figure(
     """Execute one notebook in a staging folder and publish its outputs only if it succeeds."""
     import papermill
 
+    from nao_analysis.notebook_engine import ENGINE_NAME
     from nao_analysis.report.notebook_html import notebook_to_html
 
     started = time.perf_counter()
@@ -393,6 +394,7 @@ def run_figure(
             progress_bar=False,
             log_output=False,
             report_mode=False,
+            engine_name=ENGINE_NAME,
             execution_timeout=settings.notebook_timeout,
             start_timeout=60,
         )
@@ -759,6 +761,7 @@ def _run_all(
     # Done here, while the server finishes starting, rather than by the first figures' threads.
     import papermill  # noqa: F401
 
+    from nao_analysis import notebook_engine  # noqa: F401
     from nao_analysis.report import notebook_html
 
     notebook_html.warm_up()
