@@ -15,6 +15,7 @@ import json
 import re
 import threading
 from collections.abc import Iterator
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,67 @@ def _text(value: Any) -> str:
     return "".join(value) if isinstance(value, list) else str(value or "")
 
 
+class _Cell:
+    """A ``<th>`` or ``<td>`` and its text, one string per run of text between tags (as an HTML tree has them)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.strings: list[str] = []
+
+    def text(self, separator: str = "") -> str:
+        return separator.join(piece for piece in (string.strip() for string in self.strings) if piece)
+
+
+class _FirstTable(HTMLParser):
+    """The rows of the first ``<table>`` in some HTML: each row's section (thead, tbody or None) and cells.
+
+    Python's own HTML parser is enough for tables pandas wrote, and several times cheaper than building a tree."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found = False
+        self.rows: list[tuple[str | None, list[_Cell]]] = []
+        self._depth = 0
+        self._section: str | None = None
+        self._cell: _Cell | None = None
+        self._in_text = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._in_text = False
+        if tag == "table":
+            if self.found and self._depth == 0:
+                return
+            self.found = True
+            self._depth += 1
+        if self._depth != 1:
+            return
+        if tag in ("thead", "tbody"):
+            self._section = tag
+        elif tag == "tr":
+            self.rows.append((self._section, []))
+        elif tag in ("th", "td") and self.rows:
+            self._cell = _Cell(tag)
+            self.rows[-1][1].append(self._cell)
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_text = False
+        if tag == "table" and self._depth:
+            self._depth -= 1
+        elif tag in ("thead", "tbody"):
+            self._section = None
+        elif tag in ("th", "td"):
+            self._cell = None
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is None or self._depth != 1:
+            return
+        if self._in_text:
+            self._cell.strings[-1] += data
+        else:
+            self._cell.strings.append(data)
+            self._in_text = True
+
+
 def format_dataframe_html(table_html: str) -> str:
     """A pandas ``DataFrame`` HTML table made readable: the default 0..n index dropped, numbers formatted, blanks as "no data".
 
@@ -53,16 +115,17 @@ def format_dataframe_html(table_html: str) -> str:
     str
         One ``<table>`` with ``scope`` on header cells; anything that is not a table is returned unchanged.
     """
-    from bs4 import BeautifulSoup
-
-    soup = BeautifulSoup(table_html, "html.parser")
-    table = soup.find("table")
-    if table is None:
+    parser = _FirstTable()
+    parser.feed(table_html)
+    parser.close()
+    if not parser.found:
         return table_html
-    head_rows = table.find("thead").find_all("tr") if table.find("thead") else []
-    body_rows = table.find("tbody").find_all("tr") if table.find("tbody") else table.find_all("tr")
-    index_cells = [row.find("th") for row in body_rows]
-    labels = [cell.get_text(strip=True) if cell is not None else None for cell in index_cells]
+    head_rows = [cells for section, cells in parser.rows if section == "thead"]
+    body_rows = [cells for section, cells in parser.rows if section == "tbody"]
+    if not any(section == "tbody" for section, _ in parser.rows):
+        body_rows = [cells for _, cells in parser.rows]
+    index_cells = [next((cell for cell in row if cell.name == "th"), None) for row in body_rows]
+    labels = [cell.text() if cell is not None else None for cell in index_cells]
     numbers = [int(label) for label in labels if label is not None and label.isdigit()]
     # pandas' default index (0, 1, 2... with "..." where the display is cut) says nothing to a reader.
     trivial_index = (
@@ -72,25 +135,23 @@ def format_dataframe_html(table_html: str) -> str:
     )
     columns: list[str] = []
     header_html = []
-    for row in head_rows:
-        cells = row.find_all(["th", "td"])
+    for cells in head_rows:
         if trivial_index and cells:
             cells = cells[1:]
-            if all(not c.get_text(strip=True) for c in cells):
+            if all(not c.text() for c in cells):
                 continue  # the row pandas adds for an index name
-        columns = [c.get_text(" ", strip=True) for c in cells]
+        columns = [c.text(" ") for c in cells]
         # An empty corner cell (under a column index's name) is not a header: a header must say something.
         header_html.append(
             "<tr>" + "".join(f'<th scope="col">{html.escape(strip_paths(t))}</th>' if t else "<td></td>" for t in columns) + "</tr>"
         )
     body_html = []
-    for row in body_rows:
-        cells = row.find_all(["th", "td"])
+    for cells in body_rows:
         out = []
         data_cells = cells[1:] if trivial_index and cells and cells[0].name == "th" else cells
         for position, cell in enumerate(data_cells):
             column = columns[position] if position < len(columns) else ""
-            text = strip_paths(format_cell(cell.get_text(" ", strip=True), column))
+            text = strip_paths(format_cell(cell.text(" "), column))
             if cell.name == "th":
                 out.append(f'<th scope="row">{html.escape(text)}</th>')
             else:
