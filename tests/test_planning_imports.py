@@ -18,9 +18,8 @@ DATA_LIBRARIES = ("pandas", "numpy", "pandera", "networkx", "geopandas", "matplo
 DATA_LAYERS = ("nao_analysis.analysis", "nao_analysis.readers", "nao_analysis.sources")
 
 # What the build's planning touches of each recipe: the edition (validated by each Params), the specs,
-# and each recipe's text templates. Prints the modules loaded afterwards as the last line.
+# and each recipe's text templates.
 PLAN = """
-import json, sys
 from nao_analysis import figures
 from nao_analysis.editions import load_edition
 from nao_analysis.settings import Settings
@@ -29,23 +28,37 @@ load_edition("offline", settings=Settings.from_environment())
 for figure_id, spec in figures.load_specs().items():
     spec.params.model_json_schema()
     getattr(figures.recipe(figure_id), "TEXT", None)
-print(json.dumps(sorted(sys.modules)))
 """
+
+
+def modules_loaded_by(code: str) -> list[str]:
+    """The modules a fresh interpreter has loaded after running ``code`` (this test process has long since imported everything)."""
+    probe = code + "\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))\n"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, f"the probe failed:\n{done.stderr}"
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def data_libraries_in(modules: list[str]) -> list[str]:
+    return sorted({name.partition(".")[0] for name in modules} & set(DATA_LIBRARIES))
 
 
 @pytest.fixture(scope="module")
 def modules_after_planning() -> list[str]:
-    # A fresh interpreter: this test process has long since imported everything.
-    done = subprocess.run([sys.executable, "-c", PLAN], capture_output=True, text=True, check=False)
-    assert done.returncode == 0, f"planning the offline edition failed:\n{done.stderr}"
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return modules_loaded_by(PLAN)
 
 
 def test_planning_imports_no_data_library(modules_after_planning):
-    leaked = sorted({name.partition(".")[0] for name in modules_after_planning} & set(DATA_LIBRARIES))
+    leaked = data_libraries_in(modules_after_planning)
     assert not leaked, f"planning imported {', '.join(leaked)}; move those imports into the recipe's run() or the helper that uses them"
 
 
 def test_planning_imports_no_analysis_reader_or_source_module(modules_after_planning):
     leaked = [name for name in modules_after_planning if name.startswith(DATA_LAYERS)]
     assert not leaked, f"planning imported {', '.join(leaked)}; move those imports into the recipe's run() or the helper that uses them"
+
+
+def test_importing_the_key_facts_module_imports_no_data_library():
+    # The report imports it for its constants, the build only after the figures: only making the table needs pandera.
+    leaked = data_libraries_in(modules_loaded_by("import nao_analysis.figures.key_facts"))
+    assert not leaked, f"importing nao_analysis.figures.key_facts imported {', '.join(leaked)}; import them where the table is made"
