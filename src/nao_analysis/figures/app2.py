@@ -7,23 +7,16 @@ Source: the appendix transcribed from the report (``data/manual/appendix2_recomm
 from __future__ import annotations
 
 import textwrap
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from pydantic import Field
 
-from nao_analysis.analysis.recommendations import (
-    ASSESSMENTS,
-    RECOMMENDATION_COLUMNS,
-    assessment_counts,
-    assessment_totals,
-    count_not_accepted,
-    recommendations_display_table,
-    themes_in_order,
-    validate_recommendations,
-)
 from nao_analysis.errors import NaoError
 from nao_analysis.figures._shared import join_words, reconciliation
 from nao_analysis.figures.recipe import Chart, FigureContext, FigureParams, FigureResult, FigureSpec, fill
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class Params(FigureParams):
@@ -70,6 +63,8 @@ CAVEATS = ["Counts are of the appendix's rows, some of which group several of Da
 
 
 def _validate(name: str):
+    from nao_analysis.analysis.recommendations import RECOMMENDATION_COLUMNS, validate_recommendations
+
     def schema(frame: pd.DataFrame) -> pd.DataFrame:
         missing = [c for c in RECOMMENDATION_COLUMNS if c not in frame.columns]
         if missing:
@@ -86,6 +81,14 @@ def _count(n: int, singular: str, plural: str) -> str:
 
 
 def run(ctx: FigureContext) -> FigureResult:
+    from nao_analysis.analysis.recommendations import (
+        ASSESSMENTS,
+        assessment_counts,
+        assessment_totals,
+        count_not_accepted,
+        recommendations_display_table,
+        themes_in_order,
+    )
     from nao_analysis.charts import PALETTE, add_source_line, new_chart
     from nao_analysis.charts import TEXT as INK
     from nao_analysis.tables import table_html, table_image

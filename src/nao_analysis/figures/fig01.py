@@ -9,22 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import pandas as pd
 from pydantic import Field, field_validator, model_validator
 
-from nao_analysis.analysis.prevalence import (
-    chart_series,
-    quoted_series,
-    rebuilt_value,
-    survey_gap,
-    table_series,
-    table_vs_quoted,
-    validate_quoted_points,
-)
 from nao_analysis.figures._shared import join_words, reconciliation
 from nao_analysis.figures.recipe import Chart, FigureContext, FigureParams, FigureResult, FigureSpec, fill
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SURVEY_YEAR = re.compile(r"^\d{4}/\d{2}$")
 
@@ -163,6 +156,8 @@ CHECK_PERIOD = re.compile(r"_ye_([a-z]{3})(\d{4})$")
 
 def check_period(check: str) -> pd.Timestamp:
     """The survey period a check id names (``..._ye_jun2022`` -> year ending 30 June 2022)."""
+    import pandas as pd
+
     month, year = CHECK_PERIOD.search(check).groups()
     return pd.Timestamp(dt.datetime.strptime(f"{month}{year}", "%b%Y")) + pd.offsets.MonthEnd(0)
 
@@ -177,6 +172,8 @@ def period_tick(year_ending: pd.Timestamp, *, with_months: bool = True) -> str:
 
 
 def _part_year_start(year_ending: pd.Timestamp) -> pd.Timestamp:
+    import pandas as pd
+
     # CSEW part years after the gap are nine interview months (e.g. October to June).
     return year_ending - pd.DateOffset(months=8)
 
@@ -189,6 +186,8 @@ def series_stops(series: pd.DataFrame, combined: pd.DataFrame, *, age_group: str
     pandas.DataFrame
         ``drug_type, series, last_year_ending, lacking`` (edition labels, newest last); empty when every series runs to the end.
     """
+    import pandas as pd
+
     table = series[series.origin == "table"]
     if table.empty:
         return pd.DataFrame(columns=["drug_type", "series", "last_year_ending", "lacking"])
@@ -221,6 +220,7 @@ def _spread(targets: list[float], min_gap: float, low: float, high: float) -> li
 
 def _draw(series, gap, stops, p: Params, values: dict, title: str, subtitle: str, source: str):
     import matplotlib.pyplot as plt
+    import pandas as pd
 
     from nao_analysis.charts import TEXT as INK
     from nao_analysis.charts import add_source_line, apply_house_style
@@ -357,6 +357,17 @@ def _when(timestamp: pd.Timestamp) -> str:
 
 
 def run(ctx: FigureContext) -> FigureResult:
+    import pandas as pd
+
+    from nao_analysis.analysis.prevalence import (
+        chart_series,
+        quoted_series,
+        rebuilt_value,
+        survey_gap,
+        table_series,
+        table_vs_quoted,
+        validate_quoted_points,
+    )
     from nao_analysis.readers.csew import combine_editions, read_csew
 
     p: Params = ctx.params

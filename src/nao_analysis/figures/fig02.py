@@ -10,7 +10,6 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from nao_analysis.analysis.trends import deaths_series, percent_change
 from nao_analysis.figures._shared import reconciliation
 from nao_analysis.figures.recipe import Chart, FigureContext, FigureParams, FigureResult, FigureSpec, fill
 
@@ -73,6 +72,7 @@ CAVEATS = ["Each annual ONS edition may revise earlier years; the revision check
 
 
 def run(ctx: FigureContext) -> FigureResult:
+    from nao_analysis.analysis.trends import deaths_series, percent_change
     from nao_analysis.charts import add_source_line, new_chart
     from nao_analysis.readers.ons_deaths import read_drug_deaths
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from nao_analysis.analysis.trends import drug_treatment_series, treatment_summary
 from nao_analysis.figures._shared import join_words, reconciliation
 from nao_analysis.figures.recipe import Chart, FigureContext, FigureParams, FigureResult, FigureSpec, fill
 from nao_analysis.years import FinancialYear, financial_year_start
@@ -71,6 +70,7 @@ CAVEATS = ["NDTMS figures for earlier years can be revised in later exports."]
 def run(ctx: FigureContext) -> FigureResult:
     import numpy as np
 
+    from nao_analysis.analysis.trends import drug_treatment_series, treatment_summary
     from nao_analysis.charts import add_source_line, new_chart
     from nao_analysis.readers.ndtms import read_viewit_export
 

@@ -9,14 +9,6 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from nao_analysis.analysis.stakeholders import (
-    StakeholderMap,
-    count_departments,
-    edge_routes,
-    layered_layout,
-    relationships_table,
-    stated_relationships_only,
-)
 from nao_analysis.figures._shared import join_words, model_schema, reconciliation
 from nao_analysis.figures.recipe import Chart, FigureContext, FigureParams, FigureResult, FigureSpec, fill
 
@@ -70,6 +62,14 @@ def _word(number: int) -> str:
 
 
 def run(ctx: FigureContext) -> FigureResult:
+    from nao_analysis.analysis.stakeholders import (
+        StakeholderMap,
+        count_departments,
+        edge_routes,
+        layered_layout,
+        relationships_table,
+        stated_relationships_only,
+    )
     from nao_analysis.diagrams import draw_stakeholder_diagram
 
     p: Params = ctx.params

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from nao_analysis.figures import _allocations as alloc
 from nao_analysis.figures._shared import join_words, money, reconciliation
 from nao_analysis.figures.recipe import FigureContext, FigureParams, FigureResult, FigureSpec, fill
 
@@ -42,6 +41,8 @@ CAVEATS = ["Allocations, not spending: departments may vary them through budgeti
 
 
 def run(ctx: FigureContext) -> FigureResult:
+    from nao_analysis.figures import _allocations as alloc
+
     p: Params = ctx.params
     # load
     table = alloc.read_table(ctx, p.table)

@@ -8,12 +8,15 @@ row's lost values are recovered from the column totals and flagged ``inferred``)
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from pydantic import Field
 
-from nao_analysis.figures import _allocations as alloc
 from nao_analysis.figures._shared import join_words, money, reconciliation
 from nao_analysis.figures.recipe import FigureContext, FigureParams, FigureResult, FigureSpec, fill
+
+if TYPE_CHECKING:
+    from nao_analysis.figures._allocations import Allocations
 
 
 class Params(FigureParams):
@@ -52,7 +55,7 @@ ASSUMPTIONS = ["Amounts are transcribed from the report's table (GBP million, ca
 CAVEATS = ["Allocations, not spending: departments may vary them through budgeting decisions (note 1 or 2)."]
 
 
-def _inferred_cells(allocations: alloc.Allocations, activity: str):
+def _inferred_cells(allocations: Allocations, activity: str):
     """The cells of ``activity`` recovered from column totals: the years its ``inferred`` note solves for ("2023-24 = ...")."""
     long = allocations.long[(allocations.long.activity == activity) & allocations.long.inferred]
     how = " ".join(allocations.table.loc[allocations.table.activity == activity, "inferred"].astype(str))
@@ -60,6 +63,8 @@ def _inferred_cells(allocations: alloc.Allocations, activity: str):
 
 
 def run(ctx: FigureContext) -> FigureResult:
+    from nao_analysis.figures import _allocations as alloc
+
     p: Params = ctx.params
     # load
     table = alloc.read_table(ctx, p.table)

@@ -8,13 +8,15 @@ department totals, ``strategy_total_reconciliation``, ``shares_by_department``).
 
 from __future__ import annotations
 
-import pandas as pd
+from typing import TYPE_CHECKING
+
 from pydantic import Field
 
-from nao_analysis.analysis.funding import lead_department, shares_by_department, strategy_total_reconciliation, to_long
-from nao_analysis.figures import _allocations as alloc
 from nao_analysis.figures._shared import join_words, money, reconciliation
 from nao_analysis.figures.recipe import Chart, FigureContext, FigureParams, FigureResult, FigureSpec, fill
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class Params(FigureParams):
@@ -108,6 +110,10 @@ def strategy_funding_by_department(
 ) -> pd.DataFrame:
     """Strategy funding of each workstream by lead department: Figures 8 and 9 in full; for supply, the Home
     Office's additional funding and the supply department's own rows (the rest of Figure 7 is existing budgets)."""
+    import pandas as pd
+
+    from nao_analysis.analysis.funding import shares_by_department, to_long
+
     supply_rows = to_long(supply_table, workstream=SUPPLY)
     supply_rows = supply_rows[supply_rows.department == supply_department]
     supply = pd.concat(
@@ -176,6 +182,11 @@ def _workstream_chart(shares: pd.DataFrame, order: list[str], values: dict, titl
 
 
 def run(ctx: FigureContext) -> FigureResult:
+    import pandas as pd
+
+    from nao_analysis.analysis.funding import lead_department, strategy_total_reconciliation, to_long
+    from nao_analysis.figures import _allocations as alloc
+
     p: Params = ctx.params
     # load
     table = alloc.read_table(ctx, p.table)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from nao_analysis.analysis.recommendations import ChallengesFile, challenge_summary, challenges_display_table, challenges_tidy
 from nao_analysis.figures._shared import model_schema, reconciliation
 from nao_analysis.figures.recipe import Chart, FigureContext, FigureParams, FigureResult, FigureSpec, fill
 
@@ -35,6 +34,7 @@ CAVEATS = ["Qualitative evidence from local bodies: the report publishes no numb
 
 
 def run(ctx: FigureContext) -> FigureResult:
+    from nao_analysis.analysis.recommendations import ChallengesFile, challenge_summary, challenges_display_table, challenges_tidy
     from nao_analysis.tables import table_html, table_image
 
     p: Params = ctx.params

@@ -8,19 +8,22 @@ and status). A quoted fact carries the citation of the publication it comes from
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-import pandera.pandas as pa
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from nao_analysis.errors import AnalysisError
 from nao_analysis.safe_io import write_text_atomic
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pandera.pandas as pa
 
 FACTS_FILE = "key_facts.yaml"
 RECORD_FILE = "key_facts.json"
@@ -133,28 +136,34 @@ def _number(value: Any) -> float | None:
     return None if math.isnan(number) else number
 
 
-KEY_FACTS_SCHEMA = pa.DataFrameSchema(
-    {
-        "fact": pa.Column(str, unique=True),
-        "group": pa.Column(int, pa.Check.ge(1)),
-        "headline": pa.Column(str),
-        "wording": pa.Column(str),
-        "value": pa.Column(float),
-        "unit": pa.Column(str),
-        "basis": pa.Column(str, pa.Check.isin([BASIS_RECOMPUTED, BASIS_QUOTED])),
-        "figure": pa.Column(str, nullable=True),
-        "check": pa.Column(str, nullable=True),
-        "published": pa.Column(float, nullable=True),
-        "rebuilt": pa.Column(float, nullable=True),
-        "status": pa.Column(str),
-        "note": pa.Column(str),
-        "citation": pa.Column(str),
-        "quoted_from": pa.Column(str, nullable=True),
-    },
-    strict=True,
-    coerce=True,
-    ordered=True,
-)
+@functools.cache
+def key_facts_schema() -> pa.DataFrameSchema:
+    """The joined table's schema, built on first use: the report imports this module for its constants and
+    the build only after the figures, so neither pays for pandera until a table is made."""
+    import pandera.pandas as pa
+
+    return pa.DataFrameSchema(
+        {
+            "fact": pa.Column(str, unique=True),
+            "group": pa.Column(int, pa.Check.ge(1)),
+            "headline": pa.Column(str),
+            "wording": pa.Column(str),
+            "value": pa.Column(float),
+            "unit": pa.Column(str),
+            "basis": pa.Column(str, pa.Check.isin([BASIS_RECOMPUTED, BASIS_QUOTED])),
+            "figure": pa.Column(str, nullable=True),
+            "check": pa.Column(str, nullable=True),
+            "published": pa.Column(float, nullable=True),
+            "rebuilt": pa.Column(float, nullable=True),
+            "status": pa.Column(str),
+            "note": pa.Column(str),
+            "citation": pa.Column(str),
+            "quoted_from": pa.Column(str, nullable=True),
+        },
+        strict=True,
+        coerce=True,
+        ordered=True,
+    )
 
 
 def key_facts_table(facts: Iterable[KeyFact | Mapping[str, Any]], reconciliation: pd.DataFrame) -> pd.DataFrame:
@@ -227,7 +236,10 @@ def key_facts_table(facts: Iterable[KeyFact | Mapping[str, Any]], reconciliation
                 note = row.get("note")
                 record["note"] = "" if note is None or (isinstance(note, float) and math.isnan(note)) else str(note)
         records.append(record)
-    return KEY_FACTS_SCHEMA.validate(pd.DataFrame.from_records(records, columns=list(KEY_FACTS_SCHEMA.columns)))
+    import pandas as pd
+
+    schema = key_facts_schema()
+    return schema.validate(pd.DataFrame.from_records(records, columns=list(schema.columns)))
 
 
 def write_key_facts(manual_dir: Path, reports_dir: Path, reconciliation_rows: Iterable[Mapping[str, Any]]) -> Path | None:
@@ -235,6 +247,8 @@ def write_key_facts(manual_dir: Path, reports_dir: Path, reconciliation_rows: It
 
     The record names the facts file and its sha256, like any manual input of a figure.
     """
+    import pandas as pd
+
     facts_file = Path(manual_dir) / FACTS_FILE
     if not facts_file.exists():
         return None
