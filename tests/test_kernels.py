@@ -58,6 +58,10 @@ def test_first_use_costs_are_paid_by_the_server(kernel):
     assert printed == "True"
 
 
+def test_a_build_kernel_keeps_no_input_history(kernel):
+    assert _run(kernel, "print(get_ipython().history_manager.enabled)") == "False"
+
+
 def test_each_kernel_is_a_new_process_with_no_earlier_state(server):
     first, second = (
         server.manager_class(blocking=True)(kernel_name="nao-analysis"),

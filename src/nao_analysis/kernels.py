@@ -113,8 +113,10 @@ def _become_kernel(request: dict[str, Any], inherited: list[int]) -> None:
         import matplotlib
 
         matplotlib.rcParams["backend"] = os.environ.get("MPLBACKEND") or "module://matplotlib_inline.backend_inline"
-        # The kernel ends itself if the server goes away (its default for this was read in the server).
-        args = [*request["args"], f"--IPKernelApp.parent_handle={os.getppid()}"]
+        # The kernel ends itself if the server goes away (its default for this was read in the server). A notebook
+        # run by the build has no one to recall its input history: not keeping it spares every kernel a thread
+        # writing to one SQLite file that all the build's kernels would share.
+        args = [*request["args"], f"--IPKernelApp.parent_handle={os.getppid()}", "--HistoryManager.enabled=False"]
         sys.argv = ["ipykernel_launcher", *args]
         from ipykernel.kernelapp import IPKernelApp
 
