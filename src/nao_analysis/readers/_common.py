@@ -11,11 +11,14 @@ by a tool that does not calculate): reading those as blank would publish "no dat
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import difflib
+import itertools
 import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -23,6 +26,9 @@ import pandas as pd
 from nao_analysis.errors import ReaderError
 from nao_analysis.readers.numbers import cell_name, column_letter
 from nao_analysis.safe_io import load_yaml, looks_like_html
+
+if TYPE_CHECKING:
+    from nao_analysis.settings import Settings
 
 SPREADSHEET_SUFFIXES = {".xls", ".xlsx", ".xlsm", ".ods"}
 TEXT_SUFFIXES = {".csv", ".txt", ".tsv"}
@@ -342,12 +348,21 @@ def read_csv_cells(path: Path, *, encoding: str = "utf-8-sig") -> np.ndarray:
 
 
 def read_workbook(path: Path, sheet_name=None, **kwargs) -> dict[str, pd.DataFrame] | pd.DataFrame:
-    """Read xls/xlsx/ods with the calamine engine (fast, and no XML parsing in Python), after the checks."""
+    """Read xls/xlsx/ods with calamine (fast, and no XML parsing in Python), after the checks.
+
+    The frames are exactly those of ``pd.read_excel(path, sheet_name, header=None, engine="calamine")``:
+    calamine's rows get pandas' cell conversion (integral floats as int, dates as datetimes) in one
+    comprehension instead of a function call per cell, then pandas' own ``TextParser`` infers the column
+    types as ``read_excel`` does. Other ``read_excel`` options (``kwargs``) go through ``read_excel`` itself.
+    """
     path = Path(path)
     check_data_file(path, text=False)
     check_limits(path)
     try:
-        result = pd.read_excel(path, sheet_name=sheet_name, header=None, engine="calamine", **kwargs)
+        if kwargs:
+            result = pd.read_excel(path, sheet_name=sheet_name, header=None, engine="calamine", **kwargs)
+        else:
+            result = _read_sheets(path, sheet_name)
     except ValueError as exc:
         raise ReaderError(
             path,
@@ -368,15 +383,165 @@ def read_workbook(path: Path, sheet_name=None, **kwargs) -> dict[str, pd.DataFra
     return result
 
 
-def load_cells(path: Path) -> dict[str | None, np.ndarray]:
-    """Every sheet as a 2-D object array of raw cells (a CSV is one sheet named None)."""
+def _read_sheets(path: Path, sheet_name: str | int | None) -> dict[str, pd.DataFrame] | pd.DataFrame:
+    """``pd.read_excel(path, sheet_name, header=None, engine="calamine")`` without its per-cell function calls."""
+    from pandas.errors import EmptyDataError
+    from pandas.io.parsers import TextParser
+    from python_calamine import SheetTypeEnum, load_workbook
+
+    with open(path, "rb") as handle:
+        book = load_workbook(handle)
+        # read_excel's sheets: worksheets only (no chart sheets), in workbook order.
+        names = [sheet.name for sheet in book.sheets_metadata if sheet.typ == SheetTypeEnum.WorkSheet]
+        wanted = names if sheet_name is None else [names[sheet_name] if isinstance(sheet_name, int) else sheet_name]
+        frames = {}
+        for name in wanted:
+            if name not in names:
+                raise ValueError(f"Worksheet named '{name}' not found")
+            rows = _pandas_cells(book.get_sheet_by_name(name).to_python(skip_empty_area=False))
+            if not rows:
+                frames[name] = pd.DataFrame()
+                continue
+            try:
+                # The arguments read_excel gives TextParser for header=None (skip_blank_lines=False: GH 39808).
+                frames[name] = TextParser(rows, header=None, skip_blank_lines=False).read()
+            except EmptyDataError:
+                frames[name] = pd.DataFrame()
+            except Exception as err:
+                err.args = (f"{err.args[0]} (sheet: {name})", *err.args[1:]) if err.args else err.args
+                raise
+    return frames if sheet_name is None else frames[wanted[0]]
+
+
+def _pandas_cells(rows: list[list]) -> list[list]:
+    """calamine's cells as pandas' calamine reader converts them (``_convert_cell``): an integral float
+    becomes an int and a date a midnight datetime; everything else is kept. Floats and text are nearly
+    every cell, so they are tested first, inline."""
+    return [
+        [
+            value
+            if (kind := value.__class__) is str
+            else ((int(value) if value.is_integer() else value) if kind is float else _pandas_cell(value))
+            for value in row
+        ]
+        for row in rows
+    ]
+
+
+def _pandas_cell(value):
+    if isinstance(value, float):  # a float subclass: pandas tests with isinstance
+        return int(value) if value.is_integer() else value
+    if isinstance(value, dt.datetime | dt.timedelta):
+        return value
+    if isinstance(value, dt.date):
+        return dt.datetime(value.year, value.month, value.day)
+    return value
+
+
+def load_cells(path: Path, *, settings: Settings | None = None, force: bool = False) -> dict[str | None, np.ndarray]:
+    """Every sheet as a 2-D object array of raw cells (a CSV is one sheet named None).
+
+    With the run's ``settings`` a workbook's cells are parsed once and kept in the parsed-file cache
+    (:func:`nao_analysis.readers.cache.cached_value`), so every reader of the same file shares one parse;
+    ``force`` parses afresh. CSVs are quick to read and are not cached here.
+    """
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix in TEXT_SUFFIXES:
         return {None: read_csv_cells(path)}
     if suffix in SPREADSHEET_SUFFIXES:
-        return {name: frame.astype(object).to_numpy() for name, frame in read_workbook(path).items()}
+        from nao_analysis.readers.cache import cached_value
+
+        return cached_value(
+            _workbook_cells,
+            path,
+            reader_version=CELLS_VERSION,
+            to_frame=_cells_to_frame,
+            from_frame=_cells_from_frame,
+            settings=settings,
+            force=force,
+        )
     raise ReaderError(path, f"unsupported file type {suffix!r}", "give the file as .xls, .xlsx, .ods or .csv")
+
+
+#: Bump when the cells :func:`load_cells` returns for a workbook change.
+CELLS_VERSION = "1"
+
+
+def _workbook_cells(path: Path) -> dict[str | None, np.ndarray]:
+    return {name: frame.astype(object).to_numpy() for name, frame in read_workbook(path).items()}
+
+
+#: How each cell type is stored in the cache's table of a workbook's cells; a blank cell (NaN) is not stored.
+_TEXT, _INTEGER, _NUMBER, _BOOLEAN = 1, 2, 3, 4
+_CELL_KINDS = {str: _TEXT, int: _INTEGER, float: _NUMBER, bool: _BOOLEAN}
+
+
+def _cells_to_frame(sheets: dict[str | None, np.ndarray]) -> pd.DataFrame | None:
+    """A workbook's cells as one table parquet holds exactly: a row per non-blank cell (sheet, row, column,
+    kind, and its value in the column for its kind); sheet names and shapes in ``attrs``. None when a cell
+    has a type the table cannot hold exactly (a date, say): the cells are then not cached."""
+    parts = []
+    for index, cells in enumerate(sheets.values()):
+        flat = cells.ravel()
+        # map() over type(): the per-cell work stays in C (a workbook has a few hundred thousand cells).
+        kinds = np.fromiter(map(_CELL_KINDS.get, map(type, flat), itertools.repeat(0)), dtype=np.int8, count=flat.size)
+        if (kinds == 0).any():
+            return None
+        numbers = np.zeros(flat.size)
+        is_number = kinds == _NUMBER
+        numbers[is_number] = flat[is_number].astype(np.float64)
+        stored = ~(is_number & np.isnan(numbers))  # blank cells are NaN
+        is_integer = kinds == _INTEGER
+        integers = np.zeros(flat.size, dtype=np.int64)
+        try:
+            integers[is_integer] = flat[is_integer].astype(np.int64)
+        except OverflowError:  # an integer beyond 64 bits
+            return None
+        positions = np.flatnonzero(stored)
+        rows, cols = np.divmod(positions, max(cells.shape[1], 1))
+        numbers[kinds == _BOOLEAN] = flat[kinds == _BOOLEAN].astype(np.float64)
+        texts = np.full(flat.size, None, dtype=object)
+        texts[kinds == _TEXT] = flat[kinds == _TEXT]
+        parts.append(
+            pd.DataFrame(
+                {
+                    "sheet": np.full(positions.size, index, dtype=np.int32),
+                    "row": rows.astype(np.int32),
+                    "col": cols.astype(np.int32),
+                    "kind": kinds[positions],
+                    "text": pd.Series(texts[positions], dtype="str"),
+                    "number": numbers[positions],
+                    "integer": integers[positions],
+                }
+            )
+        )
+    frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
+        {"sheet": [], "row": [], "col": [], "kind": [], "text": pd.Series([], dtype="str"), "number": [], "integer": []}
+    )
+    frame.attrs["sheets"] = [[name, int(cells.shape[0]), int(cells.shape[1])] for name, cells in sheets.items()]
+    return frame
+
+
+def _cells_from_frame(frame: pd.DataFrame) -> dict[str | None, np.ndarray]:
+    """The exact inverse of :func:`_cells_to_frame`."""
+    sheet, kind = frame["sheet"].to_numpy(), frame["kind"].to_numpy()
+    row, col = frame["row"].to_numpy(), frame["col"].to_numpy()
+    out = {}
+    for index, (name, rows, cols) in enumerate(frame.attrs["sheets"]):
+        cells = np.full((rows, cols), np.nan, dtype=object)
+        here = sheet == index
+        for code, values in (
+            (_TEXT, frame["text"].to_numpy(dtype=object)),
+            (_INTEGER, frame["integer"].to_numpy()),
+            (_NUMBER, frame["number"].to_numpy()),
+            (_BOOLEAN, frame["number"].to_numpy().astype(bool)),
+        ):
+            chosen = here & (kind == code)
+            if chosen.any():
+                cells[row[chosen], col[chosen]] = values[chosen].astype(object)
+        out[name] = cells
+    return out
 
 
 def read_text_head(path: Path, lines: int = 40) -> list[list[str]]:

@@ -322,10 +322,69 @@ def cached_read(
     cached = None if force else _load(entry)
     if cached is not None:
         return cached
-    frame = reader_fn(path, **kwargs)
+    frame = reader_fn(path, **kwargs, **_run_arguments(reader_fn, settings, force))
     if isinstance(frame, pd.DataFrame):
         _store(entry, frame)
     return frame
+
+
+def _run_arguments(reader_fn: Callable[..., Any], settings: Settings | None, force: bool) -> dict[str, Any]:
+    """``settings`` and ``force`` for a reader that declares them as keyword-only parameters.
+
+    Such a reader can then share a cached lower-level parse (e.g. :func:`nao_analysis.readers._common.load_cells`'s
+    cell grid) with other readers of the same file. They are the run's context, not the reader's arguments:
+    never part of the key.
+    """
+    import inspect
+
+    try:
+        parameters = inspect.signature(reader_fn).parameters
+    except (TypeError, ValueError):
+        return {}
+    offered = {"settings": settings, "force": force}
+    return {name: offered[name] for name, parameter in parameters.items() if name in offered and parameter.kind is parameter.KEYWORD_ONLY}
+
+
+def cached_value(
+    reader_fn: Callable[..., R],
+    path: Path,
+    *,
+    reader_version: str,
+    to_frame: Callable[[R], pd.DataFrame | None],
+    from_frame: Callable[[pd.DataFrame], R],
+    settings: Settings | None = None,
+    force: bool = False,
+) -> R:
+    """:func:`cached_read` for a parse whose result is not a DataFrame (e.g. a workbook's cell grids).
+
+    Parameters
+    ----------
+    reader_fn
+        Parses the raw file: ``reader_fn(path)``.
+    path, reader_version, settings, force
+        As :func:`cached_read` (same keying, atomic writes, verified read-back and digest checks).
+    to_frame
+        The result as a DataFrame parquet can hold, or None when it has something that cannot be stored exactly
+        (the result is then returned uncached).
+    from_frame
+        The exact inverse of ``to_frame``.
+
+    Returns
+    -------
+    The parsed result, from the cache when a valid entry exists.
+    """
+    path = Path(path)
+    if not cache_enabled(settings) or not path.with_name(path.name + ".provenance.json").exists():
+        return reader_fn(path)
+    entry = cache_entry_path(reader_fn, path, settings=settings, reader_version=reader_version)
+    cached = None if force else _load(entry)
+    if cached is not None:
+        return from_frame(cached)
+    value = reader_fn(path)
+    frame = to_frame(value)
+    if frame is not None:
+        _store(entry, frame)
+    return value
 
 
 def cached_reader(reader_version: str) -> Callable[[Callable[P, pd.DataFrame]], Callable[P, pd.DataFrame]]:

@@ -34,6 +34,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -43,6 +44,9 @@ from nao_analysis.errors import ReaderError
 from nao_analysis.readers._common import closest, load_cells, read_text_head
 from nao_analysis.readers.cache import cached_reader
 from nao_analysis.readers.numbers import WHOLE_NUMBERS, cell_name, check_finite, parse_number
+
+if TYPE_CHECKING:
+    from nao_analysis.settings import Settings
 
 #: Old DCLG/DLUHC authority codes (E-codes), e.g. ``E0101``.
 E_CODE = re.compile(r"^E\d{4}$")
@@ -129,8 +133,8 @@ class _Grid:
         return None
 
 
-def _load_sheets(path: Path) -> dict[str | None, np.ndarray]:
-    return load_cells(path)
+def _load_sheets(path: Path, settings: Settings | None = None, force: bool = False) -> dict[str | None, np.ndarray]:
+    return load_cells(path, settings=settings, force=force)
 
 
 def _find_header_row(cells: np.ndarray) -> int | None:
@@ -203,9 +207,9 @@ def _line_labels(grid: _Grid, labels: dict[tuple[int, int], str]) -> list[str]:
     return [" ".join(label.split()) for label in out]
 
 
-def _grids(path: Path) -> list[_Grid]:
+def _grids(path: Path, settings: Settings | None = None, force: bool = False) -> list[_Grid]:
     grids = []
-    for sheet, cells in _load_sheets(path).items():
+    for sheet, cells in _load_sheets(path, settings, force).items():
         header = _find_header_row(cells)
         if header is not None:
             grids.append(_Grid(sheet, cells, header))
@@ -251,7 +255,7 @@ def _locate_lines(path: Path, grids: list[_Grid], lines: Mapping[str, str]) -> t
 
 
 @cached_reader("2")
-def read_revenue_account(path: Path, lines: Mapping[str, str]) -> pd.DataFrame:
+def read_revenue_account(path: Path, lines: Mapping[str, str], *, settings: Settings | None = None, force: bool = False) -> pd.DataFrame:
     """Read net current expenditure (£ thousand, cash) on the given lines for every authority.
 
     Parameters
@@ -271,6 +275,10 @@ def read_revenue_account(path: Path, lines: Mapping[str, str]) -> pd.DataFrame:
         ``authority``, ``class`` (the file's class: UA, SC, MD, L/LB, SD, O...), ``line_id``, ``line_label``
         (as printed), ``value_gbp_thousands`` (NaN = no data). All classes are kept. ``attrs`` records the
         sheet and the layout detected.
+    settings, force
+        Given by the parsed-file cache (:func:`~nao_analysis.readers.cache.cached_reader`), never part of its key:
+        the file's cells are parsed once per file (:func:`~nao_analysis.readers._common.load_cells`), so callers
+        asking for different lines of the same file share one parse.
 
     Raises
     ------
@@ -282,7 +290,7 @@ def read_revenue_account(path: Path, lines: Mapping[str, str]) -> pd.DataFrame:
     path = Path(path)
     if not lines:
         raise ReaderError(path, "no lines requested", "pass at least one line label pattern")
-    grid, located = _locate_lines(path, _grids(path), lines)
+    grid, located = _locate_lines(path, _grids(path, settings, force), lines)
     columns = _id_columns(path, grid)
     e_col, name_col = columns["e_code"], columns["authority"]
     ons_col, class_col = columns["ons_code"], columns["class"]
