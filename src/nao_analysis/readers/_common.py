@@ -516,9 +516,9 @@ def _cells_to_frame(sheets: dict[str | None, np.ndarray]) -> pd.DataFrame | None
                 }
             )
         )
-    frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
-        {"sheet": [], "row": [], "col": [], "kind": [], "text": pd.Series([], dtype="str"), "number": [], "integer": []}
-    )
+    if not parts:  # a workbook without sheets: nothing worth caching
+        return None
+    frame = pd.concat(parts, ignore_index=True)
     frame.attrs["sheets"] = [[name, int(cells.shape[0]), int(cells.shape[1])] for name, cells in sheets.items()]
     return frame
 
