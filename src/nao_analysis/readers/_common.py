@@ -169,6 +169,8 @@ _XLSX_REL = re.compile(rb'<Relationship\b[^>]*?Id="([^"]*)"[^>]*?Target="([^"]*)
 _XLSX_CELL = re.compile(rb"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.DOTALL)
 _XLSX_REF = re.compile(rb'\br="([A-Z]+)([0-9]+)"')
 _XLSX_VALUE = re.compile(rb"<v>[^<]+</v>|<is>")
+#: A cell's start tag up to its reference (the first ``r="A1"`` of the tag, as :data:`_XLSX_REF` finds it).
+_XLSX_CELL_REF = re.compile(rb'<c\b[^>]*?\br="([A-Z]+)([0-9]+)"')
 
 
 def _column_number(letters: bytes) -> int:
@@ -203,22 +205,29 @@ def _scan_xlsx(path: Path, limits: Limits) -> None:
             if member not in members:
                 continue
             data = archive.read(member)
-            max_row = max_col = 0
-            for match in _XLSX_CELL.finditer(data):
-                attrs, inner = match.group(1), match.group(2) or b""
-                ref = _XLSX_REF.search(attrs)
-                if ref:
-                    max_col = max(max_col, _column_number(ref.group(1)))
-                    max_row = max(max_row, int(ref.group(2)))
-                if b"<f" in inner and not _XLSX_VALUE.search(inner):
-                    where = f"cell {ref.group(1).decode()}{ref.group(2).decode()}" if ref else "a cell"
-                    raise ReaderError(
-                        path,
-                        f"{where} holds a formula with no saved value",
-                        "open the workbook in a spreadsheet program, recalculate and save it, or fetch the publisher's file",
-                        sheet=sheet,
-                    )
+            if b"<f" in data:
+                _scan_xlsx_formulas(path, sheet, data)
+            # The sheet's extent from its cells' references, found by one C-level search: the row numbers
+            # and column letters are compared as distinct values (a sheet has tens of thousands of cells).
+            refs = _XLSX_CELL_REF.findall(data)
+            max_row = max(map(int, {row for _, row in refs}), default=0)
+            max_col = _column_number(max({col for col, _ in refs}, key=lambda col: (len(col), col))) if refs else 0
             _check_extent(path, sheet, max_row, max_col, limits)
+
+
+def _scan_xlsx_formulas(path: Path, sheet: str, data: bytes) -> None:
+    """Refuse the first cell holding a formula without a saved value."""
+    for match in _XLSX_CELL.finditer(data):
+        inner = match.group(2) or b""
+        if b"<f" in inner and not _XLSX_VALUE.search(inner):
+            ref = _XLSX_REF.search(match.group(1))
+            where = f"cell {ref.group(1).decode()}{ref.group(2).decode()}" if ref else "a cell"
+            raise ReaderError(
+                path,
+                f"{where} holds a formula with no saved value",
+                "open the workbook in a spreadsheet program, recalculate and save it, or fetch the publisher's file",
+                sheet=sheet,
+            )
 
 
 def _check_extent(path: Path, sheet: str, rows: int, cols: int, limits: Limits) -> None:
@@ -255,7 +264,7 @@ def _scan_ods(path: Path, limits: Limits) -> None:
             raise ReaderError(path, "is not an OpenDocument spreadsheet (no content.xml)", "fetch the official file again") from None
     sheet = ""
     row = last_row = last_col = 0
-    for match in _ODS_TAG.finditer(data):
+    for match in _ods_tags(data):
         if match.group(1) is not None:
             name = _ODS_NAME.search(match.group(1))
             sheet = html.unescape(name.group(1).decode()) if name else "?"
@@ -268,26 +277,50 @@ def _scan_ods(path: Path, limits: Limits) -> None:
             if match.group(3):  # <table:table-row .../>: an empty row
                 row += repeats
                 continue
-            end = data.find(b"</table:table-row>", match.end())
-            span = data[match.end() : end]
-            if b"office:value-type" in span or b"<text:p" in span or b"table:formula" in span:
+            start, end = match.end(), data.find(b"</table:table-row>", match.end())
+            end = len(data) - 1 if end < 0 else end  # as the slice data[start:-1] it replaces
+            if (
+                data.find(b"office:value-type", start, end) >= 0
+                or data.find(b"<text:p", start, end) >= 0
+                or data.find(b"table:formula", start, end) >= 0
+            ):
                 row += repeats
                 last_row = row
-                last_col = max(last_col, _ods_row_width(path, sheet, row - repeats, span))
+                last_col = max(last_col, _ods_row_width(path, sheet, row - repeats, data, start, end))
                 # Stop early: a row repeated past the cap is refused without walking the rest.
                 _check_extent(path, sheet, last_row, last_col, limits)
             else:
                 row += repeats
 
 
+#: Where an :data:`_ODS_TAG` match can begin. This pattern starts with a literal, which the regular expression
+#: engine searches for quickly; ``_ODS_TAG`` itself is then tried only there, not at each of the millions of
+#: ``<`` in a large content.xml.
+_ODS_TAG_START = re.compile(rb"<table:table(?:-row\b|[\s>])|</table:table>")
+
+
+def _ods_tags(data: bytes):
+    """The matches ``_ODS_TAG.finditer(data)`` gives, in order."""
+    done = 0
+    for start in _ODS_TAG_START.finditer(data):
+        if start.start() < done:  # inside the previous match: finditer does not look there
+            continue
+        match = _ODS_TAG.match(data, start.start())
+        if match:
+            done = match.end()
+            yield match
+
+
 _ODS_REPEATED_CELL = re.compile(rb"<table:(?:covered-)?table-cell\b([^>]*number-columns-repeated=[^>]*)>")
 _ODS_FORMULA_CELL = re.compile(rb"<table:table-cell\b([^>]*table:formula=[^>]*)>")
 
 
-def _ods_row_width(path: Path, sheet: str, row: int, span: bytes) -> int:
-    """Columns a spreadsheet engine would expand this row to (repeats of valued cells counted); refuses
-    formula cells without a value. Counted with C-level searches: the real RO3 sheet has 500 columns a row."""
-    if b"table:formula" in span:
+def _ods_row_width(path: Path, sheet: str, row: int, data: bytes, start: int, end: int) -> int:
+    """Columns a spreadsheet engine would expand the row ``data[start:end]`` to (repeats of valued cells
+    counted); refuses formula cells without a value. Counted with C-level searches: the real RO3 sheet has
+    500 columns a row."""
+    if data.find(b"table:formula", start, end) >= 0:
+        span = data[start:end]
         for cell in _ODS_FORMULA_CELL.finditer(span):
             if b"office:value-type" not in cell.group(1):
                 col = _ods_column_of(span, cell.start())
@@ -298,14 +331,22 @@ def _ods_row_width(path: Path, sheet: str, row: int, span: bytes) -> int:
                     sheet=sheet,
                 )
     # Only cells up to the last one with a value are expanded by the engine; blank cells after it are not.
-    last = max(span.rfind(b"office:value-type"), span.rfind(b"<text:p"))
+    last = max(data.rfind(b"office:value-type", start, end), data.rfind(b"<text:p", start, end))
     if last < 0:
         return 0
-    last = span.find(b">", last) + 1  # the whole tag of that cell, with its repeat count
-    width = span.count(b"<table:table-cell", 0, last) + span.count(b"<table:covered-table-cell", 0, last)
-    if b"number-columns-repeated" in span:
-        for cell in _ODS_REPEATED_CELL.finditer(span, 0, last):
+    last = data.find(b">", last) + 1  # the whole tag of that cell, with its repeat count
+    width = data.count(b"<table:table-cell", start, last) + data.count(b"<table:covered-table-cell", start, last)
+    # The repeated cells, as _ODS_REPEATED_CELL.finditer would find them, tried only where a repeat count is
+    # written (a few thousand places, against hundreds of thousands of cells).
+    done = start
+    position = data.find(b"number-columns-repeated=", start, last)
+    while position >= 0:
+        tag = data.rfind(b"<", done, position)
+        cell = _ODS_REPEATED_CELL.match(data, tag, last) if tag >= 0 else None
+        if cell:
             width += int(_ODS_REPEAT_COLS.search(cell.group(1)).group(1)) - 1
+            done = cell.end()
+        position = data.find(b"number-columns-repeated=", max(done, position + 1), last)
     return width
 
 
