@@ -20,6 +20,12 @@ Each entry's own sha256 is recorded beside it when it is written (``<entry>.sha2
 entry is used: an entry edited in place (or whose record is missing) is never served, the raw file is parsed
 again and the entry rewritten. ``force=True`` always parses afresh.
 
+Two levels share these rules. A reader's output is cached per call (:func:`cached_read`, keyed by its arguments),
+and a workbook's cell grids are cached per file (:func:`cached_value`, used by
+:func:`nao_analysis.readers._common.load_cells`): a reader that declares keyword-only ``settings`` and ``force``
+parameters receives them (never as part of its key) and passes them on, so two calls asking different questions
+of one file (Figure 3 and the area profiles reading different revenue-account lines) parse it only once.
+
 The cache is used only when the caller hands in the run's ``settings`` (``settings.processed_dir``,
 ``settings.parsed_cache``); without settings a reader simply parses. ``settings.parsed_cache`` False
 (``NAO_PARSED_CACHE=0`` at the command line) bypasses it, for timing the bare compute.
