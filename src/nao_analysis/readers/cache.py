@@ -6,7 +6,7 @@ Entries are parquet files in ``settings.processed_dir / "parsed"``, keyed by
   writes beside it, or computed when there is none),
 - the reader's qualified name and its ``reader_version`` (bump it whenever the reader's output changes),
 - a fingerprint of the reader's code (every module in ``nao_analysis/readers/``), so an edit without a
-  version bump is never served stale output, and the pandas and pyarrow versions,
+  version bump is never served stale output, and the pandas, pyarrow and python-calamine versions,
 - the keyword arguments of the call, and
 - :data:`CACHE_FORMAT` (this module's own layout).
 
@@ -172,7 +172,7 @@ def cache_entry_path(reader_fn: Callable[..., Any], path: Path, *, settings: Set
         "reader": name,
         "reader_version": str(reader_version),
         "reader_code": _code_fingerprint(getattr(reader_fn, "__module__", None) or ""),
-        "libraries": [pd.__version__, _pyarrow_version()],
+        "libraries": [pd.__version__, _pyarrow_version(), _calamine_version()],
         "kwargs": _canonical(dict(kwargs)),
     }
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
@@ -200,6 +200,17 @@ def _read_entry(entry: Path) -> pd.DataFrame:
         values = frame[column].astype(object)
         frame[column] = values.where(values.notna(), None)
     return frame
+
+
+@functools.lru_cache(maxsize=1)
+def _calamine_version() -> str:
+    """The workbook parser's version: a new calamine may read some cells differently."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("python-calamine")
+    except PackageNotFoundError:
+        return "none"
 
 
 def _pyarrow_version() -> str:
