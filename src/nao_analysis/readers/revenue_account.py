@@ -30,6 +30,7 @@ Slough's 2022-23 return is blank/``[x]``. Any other text is an error naming the 
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -321,10 +322,8 @@ def read_revenue_account(path: Path, lines: Mapping[str, str], *, settings: Sett
         part = base.copy()
         part["line_id"] = line_id
         part["line_label"] = label
-        part["value_gbp_thousands"] = [
-            parse_gbp_thousands(grid.cells[r, col], path=path, sheet=grid.sheet, where=cell_name(r, col, grid.header_label(col)))
-            for r in body_rows
-        ]
+        header = grid.header_label(col)
+        part["value_gbp_thousands"] = [_gbp_thousands_at(grid, r, col, header, path) for r in body_rows]
         parts.append(part)
     tidy = pd.concat(parts, ignore_index=True)
     tidy["value_gbp_thousands"] = tidy["value_gbp_thousands"].astype("float64")
@@ -351,6 +350,16 @@ def read_revenue_account(path: Path, lines: Mapping[str, str], *, settings: Sett
         {"sheet": grid.sheet, "layout": _layout_name(located), "measure": "net current expenditure", "unit": "GBP thousand, cash"}
     )
     return tidy
+
+
+def _gbp_thousands_at(grid: _Grid, row: int, col: int, header: str, path: Path) -> float:
+    """:func:`parse_gbp_thousands` of one cell. A finite int or float (nearly every cell of a workbook) is its
+    own value; only other cells need the cell's name, for the error they may raise."""
+    value = grid.cells[row, col]
+    kind = value.__class__
+    if kind is int or (kind is float and math.isfinite(value)):
+        return float(value)
+    return parse_gbp_thousands(value, path=path, sheet=grid.sheet, where=cell_name(row, col, header))
 
 
 def _id_columns(path: Path, grid: _Grid) -> dict[str, int | None]:
