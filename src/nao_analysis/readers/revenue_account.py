@@ -138,10 +138,14 @@ def _load_sheets(path: Path, settings: Settings | None = None, force: bool = Fal
     return load_cells(path, settings=settings, force=force)
 
 
+#: Cells that can never be an ``E-code`` label (a number's or a blank's text has no letters): not compared.
+_NOT_LABELS = (int, float, bool)
+
+
 def _find_header_row(cells: np.ndarray) -> int | None:
     wanted = set(ID_COLUMNS["e_code"])
     for row in range(min(HEADER_SEARCH_ROWS, cells.shape[0])):
-        if any(_compact(cell) in wanted for cell in cells[row]):
+        if any(_compact(cell) in wanted for cell in cells[row] if cell.__class__ not in _NOT_LABELS):
             return row
     return None
 
