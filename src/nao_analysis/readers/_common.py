@@ -11,11 +11,14 @@ by a tool that does not calculate): reading those as blank would publish "no dat
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import difflib
+import itertools
 import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -23,6 +26,9 @@ import pandas as pd
 from nao_analysis.errors import ReaderError
 from nao_analysis.readers.numbers import cell_name, column_letter
 from nao_analysis.safe_io import load_yaml, looks_like_html
+
+if TYPE_CHECKING:
+    from nao_analysis.settings import Settings
 
 SPREADSHEET_SUFFIXES = {".xls", ".xlsx", ".xlsm", ".ods"}
 TEXT_SUFFIXES = {".csv", ".txt", ".tsv"}
@@ -163,6 +169,8 @@ _XLSX_REL = re.compile(rb'<Relationship\b[^>]*?Id="([^"]*)"[^>]*?Target="([^"]*)
 _XLSX_CELL = re.compile(rb"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.DOTALL)
 _XLSX_REF = re.compile(rb'\br="([A-Z]+)([0-9]+)"')
 _XLSX_VALUE = re.compile(rb"<v>[^<]+</v>|<is>")
+#: A cell's start tag up to its reference (the first ``r="A1"`` of the tag, as :data:`_XLSX_REF` finds it).
+_XLSX_CELL_REF = re.compile(rb'<c\b[^>]*?\br="([A-Z]+)([0-9]+)"')
 
 
 def _column_number(letters: bytes) -> int:
@@ -197,22 +205,29 @@ def _scan_xlsx(path: Path, limits: Limits) -> None:
             if member not in members:
                 continue
             data = archive.read(member)
-            max_row = max_col = 0
-            for match in _XLSX_CELL.finditer(data):
-                attrs, inner = match.group(1), match.group(2) or b""
-                ref = _XLSX_REF.search(attrs)
-                if ref:
-                    max_col = max(max_col, _column_number(ref.group(1)))
-                    max_row = max(max_row, int(ref.group(2)))
-                if b"<f" in inner and not _XLSX_VALUE.search(inner):
-                    where = f"cell {ref.group(1).decode()}{ref.group(2).decode()}" if ref else "a cell"
-                    raise ReaderError(
-                        path,
-                        f"{where} holds a formula with no saved value",
-                        "open the workbook in a spreadsheet program, recalculate and save it, or fetch the publisher's file",
-                        sheet=sheet,
-                    )
+            if b"<f" in data:
+                _scan_xlsx_formulas(path, sheet, data)
+            # The sheet's extent from its cells' references, found by one C-level search: the row numbers
+            # and column letters are compared as distinct values (a sheet has tens of thousands of cells).
+            refs = _XLSX_CELL_REF.findall(data)
+            max_row = max(map(int, {row for _, row in refs}), default=0)
+            max_col = _column_number(max({col for col, _ in refs}, key=lambda col: (len(col), col))) if refs else 0
             _check_extent(path, sheet, max_row, max_col, limits)
+
+
+def _scan_xlsx_formulas(path: Path, sheet: str, data: bytes) -> None:
+    """Refuse the first cell holding a formula without a saved value."""
+    for match in _XLSX_CELL.finditer(data):
+        inner = match.group(2) or b""
+        if b"<f" in inner and not _XLSX_VALUE.search(inner):
+            ref = _XLSX_REF.search(match.group(1))
+            where = f"cell {ref.group(1).decode()}{ref.group(2).decode()}" if ref else "a cell"
+            raise ReaderError(
+                path,
+                f"{where} holds a formula with no saved value",
+                "open the workbook in a spreadsheet program, recalculate and save it, or fetch the publisher's file",
+                sheet=sheet,
+            )
 
 
 def _check_extent(path: Path, sheet: str, rows: int, cols: int, limits: Limits) -> None:
@@ -249,7 +264,7 @@ def _scan_ods(path: Path, limits: Limits) -> None:
             raise ReaderError(path, "is not an OpenDocument spreadsheet (no content.xml)", "fetch the official file again") from None
     sheet = ""
     row = last_row = last_col = 0
-    for match in _ODS_TAG.finditer(data):
+    for match in _ods_tags(data):
         if match.group(1) is not None:
             name = _ODS_NAME.search(match.group(1))
             sheet = html.unescape(name.group(1).decode()) if name else "?"
@@ -262,26 +277,50 @@ def _scan_ods(path: Path, limits: Limits) -> None:
             if match.group(3):  # <table:table-row .../>: an empty row
                 row += repeats
                 continue
-            end = data.find(b"</table:table-row>", match.end())
-            span = data[match.end() : end]
-            if b"office:value-type" in span or b"<text:p" in span or b"table:formula" in span:
+            start, end = match.end(), data.find(b"</table:table-row>", match.end())
+            end = len(data) - 1 if end < 0 else end  # as the slice data[start:-1] it replaces
+            if (
+                data.find(b"office:value-type", start, end) >= 0
+                or data.find(b"<text:p", start, end) >= 0
+                or data.find(b"table:formula", start, end) >= 0
+            ):
                 row += repeats
                 last_row = row
-                last_col = max(last_col, _ods_row_width(path, sheet, row - repeats, span))
+                last_col = max(last_col, _ods_row_width(path, sheet, row - repeats, data, start, end))
                 # Stop early: a row repeated past the cap is refused without walking the rest.
                 _check_extent(path, sheet, last_row, last_col, limits)
             else:
                 row += repeats
 
 
+#: Where an :data:`_ODS_TAG` match can begin. This pattern starts with a literal, which the regular expression
+#: engine searches for quickly; ``_ODS_TAG`` itself is then tried only there, not at each of the millions of
+#: ``<`` in a large content.xml.
+_ODS_TAG_START = re.compile(rb"<table:table(?:-row\b|[\s>])|</table:table>")
+
+
+def _ods_tags(data: bytes):
+    """The matches ``_ODS_TAG.finditer(data)`` gives, in order."""
+    done = 0
+    for start in _ODS_TAG_START.finditer(data):
+        if start.start() < done:  # inside the previous match: finditer does not look there
+            continue
+        match = _ODS_TAG.match(data, start.start())
+        if match:
+            done = match.end()
+            yield match
+
+
 _ODS_REPEATED_CELL = re.compile(rb"<table:(?:covered-)?table-cell\b([^>]*number-columns-repeated=[^>]*)>")
 _ODS_FORMULA_CELL = re.compile(rb"<table:table-cell\b([^>]*table:formula=[^>]*)>")
 
 
-def _ods_row_width(path: Path, sheet: str, row: int, span: bytes) -> int:
-    """Columns a spreadsheet engine would expand this row to (repeats of valued cells counted); refuses
-    formula cells without a value. Counted with C-level searches: the real RO3 sheet has 500 columns a row."""
-    if b"table:formula" in span:
+def _ods_row_width(path: Path, sheet: str, row: int, data: bytes, start: int, end: int) -> int:
+    """Columns a spreadsheet engine would expand the row ``data[start:end]`` to (repeats of valued cells
+    counted); refuses formula cells without a value. Counted with C-level searches: the real RO3 sheet has
+    500 columns a row."""
+    if data.find(b"table:formula", start, end) >= 0:
+        span = data[start:end]
         for cell in _ODS_FORMULA_CELL.finditer(span):
             if b"office:value-type" not in cell.group(1):
                 col = _ods_column_of(span, cell.start())
@@ -292,14 +331,22 @@ def _ods_row_width(path: Path, sheet: str, row: int, span: bytes) -> int:
                     sheet=sheet,
                 )
     # Only cells up to the last one with a value are expanded by the engine; blank cells after it are not.
-    last = max(span.rfind(b"office:value-type"), span.rfind(b"<text:p"))
+    last = max(data.rfind(b"office:value-type", start, end), data.rfind(b"<text:p", start, end))
     if last < 0:
         return 0
-    last = span.find(b">", last) + 1  # the whole tag of that cell, with its repeat count
-    width = span.count(b"<table:table-cell", 0, last) + span.count(b"<table:covered-table-cell", 0, last)
-    if b"number-columns-repeated" in span:
-        for cell in _ODS_REPEATED_CELL.finditer(span, 0, last):
+    last = data.find(b">", last) + 1  # the whole tag of that cell, with its repeat count
+    width = data.count(b"<table:table-cell", start, last) + data.count(b"<table:covered-table-cell", start, last)
+    # The repeated cells, as _ODS_REPEATED_CELL.finditer would find them, tried only where a repeat count is
+    # written (a few thousand places, against hundreds of thousands of cells).
+    done = start
+    position = data.find(b"number-columns-repeated=", start, last)
+    while position >= 0:
+        tag = data.rfind(b"<", done, position)
+        cell = _ODS_REPEATED_CELL.match(data, tag, last) if tag >= 0 else None
+        if cell:
             width += int(_ODS_REPEAT_COLS.search(cell.group(1)).group(1)) - 1
+            done = cell.end()
+        position = data.find(b"number-columns-repeated=", max(done, position + 1), last)
     return width
 
 
@@ -342,12 +389,21 @@ def read_csv_cells(path: Path, *, encoding: str = "utf-8-sig") -> np.ndarray:
 
 
 def read_workbook(path: Path, sheet_name=None, **kwargs) -> dict[str, pd.DataFrame] | pd.DataFrame:
-    """Read xls/xlsx/ods with the calamine engine (fast, and no XML parsing in Python), after the checks."""
+    """Read xls/xlsx/ods with calamine (fast, and no XML parsing in Python), after the checks.
+
+    The frames are exactly those of ``pd.read_excel(path, sheet_name, header=None, engine="calamine")``:
+    calamine's rows get pandas' cell conversion (integral floats as int, dates as datetimes) in one
+    comprehension instead of a function call per cell, then pandas' own ``TextParser`` infers the column
+    types as ``read_excel`` does. Other ``read_excel`` options (``kwargs``) go through ``read_excel`` itself.
+    """
     path = Path(path)
     check_data_file(path, text=False)
     check_limits(path)
     try:
-        result = pd.read_excel(path, sheet_name=sheet_name, header=None, engine="calamine", **kwargs)
+        if kwargs:
+            result = pd.read_excel(path, sheet_name=sheet_name, header=None, engine="calamine", **kwargs)
+        else:
+            result = _read_sheets(path, sheet_name)
     except ValueError as exc:
         raise ReaderError(
             path,
@@ -368,15 +424,165 @@ def read_workbook(path: Path, sheet_name=None, **kwargs) -> dict[str, pd.DataFra
     return result
 
 
-def load_cells(path: Path) -> dict[str | None, np.ndarray]:
-    """Every sheet as a 2-D object array of raw cells (a CSV is one sheet named None)."""
+def _read_sheets(path: Path, sheet_name: str | int | None) -> dict[str, pd.DataFrame] | pd.DataFrame:
+    """``pd.read_excel(path, sheet_name, header=None, engine="calamine")`` without its per-cell function calls."""
+    from pandas.errors import EmptyDataError
+    from pandas.io.parsers import TextParser
+    from python_calamine import SheetTypeEnum, load_workbook
+
+    with open(path, "rb") as handle:
+        book = load_workbook(handle)
+        # read_excel's sheets: worksheets only (no chart sheets), in workbook order.
+        names = [sheet.name for sheet in book.sheets_metadata if sheet.typ == SheetTypeEnum.WorkSheet]
+        wanted = names if sheet_name is None else [names[sheet_name] if isinstance(sheet_name, int) else sheet_name]
+        frames = {}
+        for name in wanted:
+            if name not in names:
+                raise ValueError(f"Worksheet named '{name}' not found")
+            rows = _pandas_cells(book.get_sheet_by_name(name).to_python(skip_empty_area=False))
+            if not rows:
+                frames[name] = pd.DataFrame()
+                continue
+            try:
+                # The arguments read_excel gives TextParser for header=None (skip_blank_lines=False: GH 39808).
+                frames[name] = TextParser(rows, header=None, skip_blank_lines=False).read()
+            except EmptyDataError:
+                frames[name] = pd.DataFrame()
+            except Exception as err:
+                err.args = (f"{err.args[0]} (sheet: {name})", *err.args[1:]) if err.args else err.args
+                raise
+    return frames if sheet_name is None else frames[wanted[0]]
+
+
+def _pandas_cells(rows: list[list]) -> list[list]:
+    """calamine's cells as pandas' calamine reader converts them (``_convert_cell``): an integral float
+    becomes an int and a date a midnight datetime; everything else is kept. Floats and text are nearly
+    every cell, so they are tested first, inline."""
+    return [
+        [
+            value
+            if (kind := value.__class__) is str
+            else ((int(value) if value.is_integer() else value) if kind is float else _pandas_cell(value))
+            for value in row
+        ]
+        for row in rows
+    ]
+
+
+def _pandas_cell(value):
+    if isinstance(value, float):  # a float subclass: pandas tests with isinstance
+        return int(value) if value.is_integer() else value
+    if isinstance(value, dt.datetime | dt.timedelta):
+        return value
+    if isinstance(value, dt.date):
+        return dt.datetime(value.year, value.month, value.day)
+    return value
+
+
+def load_cells(path: Path, *, settings: Settings | None = None, force: bool = False) -> dict[str | None, np.ndarray]:
+    """Every sheet as a 2-D object array of raw cells (a CSV is one sheet named None).
+
+    With the run's ``settings`` a workbook's cells are parsed once and kept in the parsed-file cache
+    (:func:`nao_analysis.readers.cache.cached_value`), so every reader of the same file shares one parse;
+    ``force`` parses afresh. CSVs are quick to read and are not cached here.
+    """
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix in TEXT_SUFFIXES:
         return {None: read_csv_cells(path)}
     if suffix in SPREADSHEET_SUFFIXES:
-        return {name: frame.astype(object).to_numpy() for name, frame in read_workbook(path).items()}
+        from nao_analysis.readers.cache import cached_value
+
+        return cached_value(
+            _workbook_cells,
+            path,
+            reader_version=CELLS_VERSION,
+            to_frame=_cells_to_frame,
+            from_frame=_cells_from_frame,
+            settings=settings,
+            force=force,
+        )
     raise ReaderError(path, f"unsupported file type {suffix!r}", "give the file as .xls, .xlsx, .ods or .csv")
+
+
+#: Bump when the cells :func:`load_cells` returns for a workbook change.
+CELLS_VERSION = "1"
+
+
+def _workbook_cells(path: Path) -> dict[str | None, np.ndarray]:
+    return {name: frame.astype(object).to_numpy() for name, frame in read_workbook(path).items()}
+
+
+#: How each cell type is stored in the cache's table of a workbook's cells; a blank cell (NaN) is not stored.
+_TEXT, _INTEGER, _NUMBER, _BOOLEAN = 1, 2, 3, 4
+_CELL_KINDS = {str: _TEXT, int: _INTEGER, float: _NUMBER, bool: _BOOLEAN}
+
+
+def _cells_to_frame(sheets: dict[str | None, np.ndarray]) -> pd.DataFrame | None:
+    """A workbook's cells as one table parquet holds exactly: a row per non-blank cell (sheet, row, column,
+    kind, and its value in the column for its kind); sheet names and shapes in ``attrs``. None when a cell
+    has a type the table cannot hold exactly (a date, say): the cells are then not cached."""
+    parts = []
+    for index, cells in enumerate(sheets.values()):
+        flat = cells.ravel()
+        # map() over type(): the per-cell work stays in C (a workbook has a few hundred thousand cells).
+        kinds = np.fromiter(map(_CELL_KINDS.get, map(type, flat), itertools.repeat(0)), dtype=np.int8, count=flat.size)
+        if (kinds == 0).any():
+            return None
+        numbers = np.zeros(flat.size)
+        is_number = kinds == _NUMBER
+        numbers[is_number] = flat[is_number].astype(np.float64)
+        stored = ~(is_number & np.isnan(numbers))  # blank cells are NaN
+        is_integer = kinds == _INTEGER
+        integers = np.zeros(flat.size, dtype=np.int64)
+        try:
+            integers[is_integer] = flat[is_integer].astype(np.int64)
+        except OverflowError:  # an integer beyond 64 bits
+            return None
+        positions = np.flatnonzero(stored)
+        rows, cols = np.divmod(positions, max(cells.shape[1], 1))
+        numbers[kinds == _BOOLEAN] = flat[kinds == _BOOLEAN].astype(np.float64)
+        texts = np.full(flat.size, None, dtype=object)
+        texts[kinds == _TEXT] = flat[kinds == _TEXT]
+        parts.append(
+            pd.DataFrame(
+                {
+                    "sheet": np.full(positions.size, index, dtype=np.int32),
+                    "row": rows.astype(np.int32),
+                    "col": cols.astype(np.int32),
+                    "kind": kinds[positions],
+                    "text": pd.Series(texts[positions], dtype="str"),
+                    "number": numbers[positions],
+                    "integer": integers[positions],
+                }
+            )
+        )
+    if not parts:  # a workbook without sheets: nothing worth caching
+        return None
+    frame = pd.concat(parts, ignore_index=True)
+    frame.attrs["sheets"] = [[name, int(cells.shape[0]), int(cells.shape[1])] for name, cells in sheets.items()]
+    return frame
+
+
+def _cells_from_frame(frame: pd.DataFrame) -> dict[str | None, np.ndarray]:
+    """The exact inverse of :func:`_cells_to_frame`."""
+    sheet, kind = frame["sheet"].to_numpy(), frame["kind"].to_numpy()
+    row, col = frame["row"].to_numpy(), frame["col"].to_numpy()
+    out = {}
+    for index, (name, rows, cols) in enumerate(frame.attrs["sheets"]):
+        cells = np.full((rows, cols), np.nan, dtype=object)
+        here = sheet == index
+        for code, values in (
+            (_TEXT, frame["text"].to_numpy(dtype=object)),
+            (_INTEGER, frame["integer"].to_numpy()),
+            (_NUMBER, frame["number"].to_numpy()),
+            (_BOOLEAN, frame["number"].to_numpy().astype(bool)),
+        ):
+            chosen = here & (kind == code)
+            if chosen.any():
+                cells[row[chosen], col[chosen]] = values[chosen].astype(object)
+        out[name] = cells
+    return out
 
 
 def read_text_head(path: Path, lines: int = 40) -> list[list[str]]:

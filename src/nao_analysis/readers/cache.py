@@ -6,7 +6,7 @@ Entries are parquet files in ``settings.processed_dir / "parsed"``, keyed by
   writes beside it, or computed when there is none),
 - the reader's qualified name and its ``reader_version`` (bump it whenever the reader's output changes),
 - a fingerprint of the reader's code (every module in ``nao_analysis/readers/``), so an edit without a
-  version bump is never served stale output, and the pandas and pyarrow versions,
+  version bump is never served stale output, and the pandas, pyarrow and python-calamine versions,
 - the keyword arguments of the call, and
 - :data:`CACHE_FORMAT` (this module's own layout).
 
@@ -19,6 +19,12 @@ that raises leaves nothing behind.
 Each entry's own sha256 is recorded beside it when it is written (``<entry>.sha256``) and checked before the
 entry is used: an entry edited in place (or whose record is missing) is never served, the raw file is parsed
 again and the entry rewritten. ``force=True`` always parses afresh.
+
+Two levels share these rules. A reader's output is cached per call (:func:`cached_read`, keyed by its arguments),
+and a workbook's cell grids are cached per file (:func:`cached_value`, used by
+:func:`nao_analysis.readers._common.load_cells`): a reader that declares keyword-only ``settings`` and ``force``
+parameters receives them (never as part of its key) and passes them on, so two calls asking different questions
+of one file (Figure 3 and the area profiles reading different revenue-account lines) parse it only once.
 
 The cache is used only when the caller hands in the run's ``settings`` (``settings.processed_dir``,
 ``settings.parsed_cache``); without settings a reader simply parses. ``settings.parsed_cache`` False
@@ -166,7 +172,7 @@ def cache_entry_path(reader_fn: Callable[..., Any], path: Path, *, settings: Set
         "reader": name,
         "reader_version": str(reader_version),
         "reader_code": _code_fingerprint(getattr(reader_fn, "__module__", None) or ""),
-        "libraries": [pd.__version__, _pyarrow_version()],
+        "libraries": [pd.__version__, _pyarrow_version(), _calamine_version()],
         "kwargs": _canonical(dict(kwargs)),
     }
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
@@ -194,6 +200,17 @@ def _read_entry(entry: Path) -> pd.DataFrame:
         values = frame[column].astype(object)
         frame[column] = values.where(values.notna(), None)
     return frame
+
+
+@functools.lru_cache(maxsize=1)
+def _calamine_version() -> str:
+    """The workbook parser's version: a new calamine may read some cells differently."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("python-calamine")
+    except PackageNotFoundError:
+        return "none"
 
 
 def _pyarrow_version() -> str:
@@ -322,10 +339,69 @@ def cached_read(
     cached = None if force else _load(entry)
     if cached is not None:
         return cached
-    frame = reader_fn(path, **kwargs)
+    frame = reader_fn(path, **kwargs, **_run_arguments(reader_fn, settings, force))
     if isinstance(frame, pd.DataFrame):
         _store(entry, frame)
     return frame
+
+
+def _run_arguments(reader_fn: Callable[..., Any], settings: Settings | None, force: bool) -> dict[str, Any]:
+    """``settings`` and ``force`` for a reader that declares them as keyword-only parameters.
+
+    Such a reader can then share a cached lower-level parse (e.g. :func:`nao_analysis.readers._common.load_cells`'s
+    cell grid) with other readers of the same file. They are the run's context, not the reader's arguments:
+    never part of the key.
+    """
+    import inspect
+
+    try:
+        parameters = inspect.signature(reader_fn).parameters
+    except (TypeError, ValueError):
+        return {}
+    offered = {"settings": settings, "force": force}
+    return {name: offered[name] for name, parameter in parameters.items() if name in offered and parameter.kind is parameter.KEYWORD_ONLY}
+
+
+def cached_value(
+    reader_fn: Callable[..., R],
+    path: Path,
+    *,
+    reader_version: str,
+    to_frame: Callable[[R], pd.DataFrame | None],
+    from_frame: Callable[[pd.DataFrame], R],
+    settings: Settings | None = None,
+    force: bool = False,
+) -> R:
+    """:func:`cached_read` for a parse whose result is not a DataFrame (e.g. a workbook's cell grids).
+
+    Parameters
+    ----------
+    reader_fn
+        Parses the raw file: ``reader_fn(path)``.
+    path, reader_version, settings, force
+        As :func:`cached_read` (same keying, atomic writes, verified read-back and digest checks).
+    to_frame
+        The result as a DataFrame parquet can hold, or None when it has something that cannot be stored exactly
+        (the result is then returned uncached).
+    from_frame
+        The exact inverse of ``to_frame``.
+
+    Returns
+    -------
+    The parsed result, from the cache when a valid entry exists.
+    """
+    path = Path(path)
+    if not cache_enabled(settings) or not path.with_name(path.name + ".provenance.json").exists():
+        return reader_fn(path)
+    entry = cache_entry_path(reader_fn, path, settings=settings, reader_version=reader_version)
+    cached = None if force else _load(entry)
+    if cached is not None:
+        return from_frame(cached)
+    value = reader_fn(path)
+    frame = to_frame(value)
+    if frame is not None:
+        _store(entry, frame)
+    return value
 
 
 def cached_reader(reader_version: str) -> Callable[[Callable[P, pd.DataFrame]], Callable[P, pd.DataFrame]]:

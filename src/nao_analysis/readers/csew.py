@@ -147,8 +147,9 @@ def _parse_prevalence_sheet(raw: pd.DataFrame, path: Path, sheet: str) -> pd.Dat
     edition_match = _EDITION_IN_TITLE.search(top)
     # The header row is the first row with several survey-year headings.
     header_row = None
-    for index, row in raw.iterrows():
-        if sum(survey_year_label(v) is not None for v in row.tolist()) >= 3:
+    # raw.to_numpy() is what iterrows() walks (same values, same types), without a Series per row.
+    for index, row in zip(raw.index, raw.to_numpy().tolist(), strict=True):
+        if sum(survey_year_label(v) is not None for v in row) >= 3:
             header_row = index
             break
     if header_row is None:
@@ -162,9 +163,11 @@ def _parse_prevalence_sheet(raw: pd.DataFrame, path: Path, sheet: str) -> pd.Dat
         column: survey_year_label(value) for column, value in raw.loc[header_row].items() if survey_year_label(value) is not None
     }
     label_column = raw.columns[0]
+    # Each column's own array: indexing it gives what raw.at[index, column] gives (the frame has a RangeIndex).
+    arrays = {column: raw[column].to_numpy() for column in [label_column, *year_columns]}
     records = []
     for index in raw.index[raw.index > header_row]:
-        label_cell = raw.at[index, label_column]
+        label_cell = arrays[label_column][index]
         if label_cell is None or (isinstance(label_cell, float) and pd.isna(label_cell)):
             continue
         label = strip_footnote_marker(str(label_cell))
@@ -174,7 +177,7 @@ def _parse_prevalence_sheet(raw: pd.DataFrame, path: Path, sheet: str) -> pd.Dat
         if _NOT_A_DRUG.match(label):
             continue
         values = {
-            year: _cell_to_percent(raw.at[index, column], path, sheet, label, year, int(index), raw.columns.get_loc(column))
+            year: _cell_to_percent(arrays[column][index], path, sheet, label, year, int(index), raw.columns.get_loc(column))
             for column, year in year_columns.items()
         }
         # Class headings ("Class A") carry no values: skip them.

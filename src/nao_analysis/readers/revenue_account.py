@@ -30,10 +30,12 @@ Slough's 2022-23 return is blank/``[x]``. Any other text is an error naming the 
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -43,6 +45,9 @@ from nao_analysis.errors import ReaderError
 from nao_analysis.readers._common import closest, load_cells, read_text_head
 from nao_analysis.readers.cache import cached_reader
 from nao_analysis.readers.numbers import WHOLE_NUMBERS, cell_name, check_finite, parse_number
+
+if TYPE_CHECKING:
+    from nao_analysis.settings import Settings
 
 #: Old DCLG/DLUHC authority codes (E-codes), e.g. ``E0101``.
 E_CODE = re.compile(r"^E\d{4}$")
@@ -129,14 +134,18 @@ class _Grid:
         return None
 
 
-def _load_sheets(path: Path) -> dict[str | None, np.ndarray]:
-    return load_cells(path)
+def _load_sheets(path: Path, settings: Settings | None = None, force: bool = False) -> dict[str | None, np.ndarray]:
+    return load_cells(path, settings=settings, force=force)
+
+
+#: Cells that can never be an ``E-code`` label (a number's or a blank's text has no letters): not compared.
+_NOT_LABELS = (int, float, bool)
 
 
 def _find_header_row(cells: np.ndarray) -> int | None:
     wanted = set(ID_COLUMNS["e_code"])
     for row in range(min(HEADER_SEARCH_ROWS, cells.shape[0])):
-        if any(_compact(cell) in wanted for cell in cells[row]):
+        if any(_compact(cell) in wanted for cell in cells[row] if cell.__class__ not in _NOT_LABELS):
             return row
     return None
 
@@ -203,9 +212,9 @@ def _line_labels(grid: _Grid, labels: dict[tuple[int, int], str]) -> list[str]:
     return [" ".join(label.split()) for label in out]
 
 
-def _grids(path: Path) -> list[_Grid]:
+def _grids(path: Path, settings: Settings | None = None, force: bool = False) -> list[_Grid]:
     grids = []
-    for sheet, cells in _load_sheets(path).items():
+    for sheet, cells in _load_sheets(path, settings, force).items():
         header = _find_header_row(cells)
         if header is not None:
             grids.append(_Grid(sheet, cells, header))
@@ -251,7 +260,7 @@ def _locate_lines(path: Path, grids: list[_Grid], lines: Mapping[str, str]) -> t
 
 
 @cached_reader("2")
-def read_revenue_account(path: Path, lines: Mapping[str, str]) -> pd.DataFrame:
+def read_revenue_account(path: Path, lines: Mapping[str, str], *, settings: Settings | None = None, force: bool = False) -> pd.DataFrame:
     """Read net current expenditure (£ thousand, cash) on the given lines for every authority.
 
     Parameters
@@ -271,6 +280,10 @@ def read_revenue_account(path: Path, lines: Mapping[str, str]) -> pd.DataFrame:
         ``authority``, ``class`` (the file's class: UA, SC, MD, L/LB, SD, O...), ``line_id``, ``line_label``
         (as printed), ``value_gbp_thousands`` (NaN = no data). All classes are kept. ``attrs`` records the
         sheet and the layout detected.
+    settings, force
+        Given by the parsed-file cache (:func:`~nao_analysis.readers.cache.cached_reader`), never part of its key:
+        the file's cells are parsed once per file (:func:`~nao_analysis.readers._common.load_cells`), so callers
+        asking for different lines of the same file share one parse.
 
     Raises
     ------
@@ -282,7 +295,7 @@ def read_revenue_account(path: Path, lines: Mapping[str, str]) -> pd.DataFrame:
     path = Path(path)
     if not lines:
         raise ReaderError(path, "no lines requested", "pass at least one line label pattern")
-    grid, located = _locate_lines(path, _grids(path), lines)
+    grid, located = _locate_lines(path, _grids(path, settings, force), lines)
     columns = _id_columns(path, grid)
     e_col, name_col = columns["e_code"], columns["authority"]
     ons_col, class_col = columns["ons_code"], columns["class"]
@@ -313,10 +326,8 @@ def read_revenue_account(path: Path, lines: Mapping[str, str]) -> pd.DataFrame:
         part = base.copy()
         part["line_id"] = line_id
         part["line_label"] = label
-        part["value_gbp_thousands"] = [
-            parse_gbp_thousands(grid.cells[r, col], path=path, sheet=grid.sheet, where=cell_name(r, col, grid.header_label(col)))
-            for r in body_rows
-        ]
+        header = grid.header_label(col)
+        part["value_gbp_thousands"] = [_gbp_thousands_at(grid, r, col, header, path) for r in body_rows]
         parts.append(part)
     tidy = pd.concat(parts, ignore_index=True)
     tidy["value_gbp_thousands"] = tidy["value_gbp_thousands"].astype("float64")
@@ -343,6 +354,16 @@ def read_revenue_account(path: Path, lines: Mapping[str, str]) -> pd.DataFrame:
         {"sheet": grid.sheet, "layout": _layout_name(located), "measure": "net current expenditure", "unit": "GBP thousand, cash"}
     )
     return tidy
+
+
+def _gbp_thousands_at(grid: _Grid, row: int, col: int, header: str, path: Path) -> float:
+    """:func:`parse_gbp_thousands` of one cell. A finite int or float (nearly every cell of a workbook) is its
+    own value; only other cells need the cell's name, for the error they may raise."""
+    value = grid.cells[row, col]
+    kind = value.__class__
+    if kind is int or (kind is float and math.isfinite(value)):
+        return float(value)
+    return parse_gbp_thousands(value, path=path, sheet=grid.sheet, where=cell_name(row, col, header))
 
 
 def _id_columns(path: Path, grid: _Grid) -> dict[str, int | None]:
