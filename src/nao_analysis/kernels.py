@@ -177,6 +177,9 @@ def _warm_up() -> None:
 
 def serve(address: str) -> None:
     """Import :data:`WARM_UP`, then fork a kernel per connection until stdin closes (the build ended)."""
+    # Importing the kernels' debugger warns that breakpoints may be missed in frozen modules; nobody sets a
+    # breakpoint in a build's kernel, and the warning would only clutter the build's output.
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     _warm_up()
     # Everything imported so far lives as long as the kernels do. Frozen, it is out of the collector's sight:
     # without this every full collection in every kernel walks the whole inherited heap (0.2 s each, and a
