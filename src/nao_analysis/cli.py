@@ -163,7 +163,7 @@ def parser() -> argparse.ArgumentParser:
     build.add_argument("--edition", default=os.environ.get("EDITION", "nao-2023"))
     build.add_argument("--only", action="append", help="comma-separated figure ids, e.g. fig02,fig04 (may be repeated)")
     build.add_argument("--set", action="append", metavar="FIG.PARAM=VALUE", help="override a parameter, e.g. fig02.end_year=2022")
-    build.add_argument("--jobs", type=int, default=None, help="notebooks run in parallel (default: number of cores)")
+    build.add_argument("--jobs", type=int, default=None, help="notebooks run in parallel (default: the usable cores, plus one)")
     build.add_argument("--force", action="store_true", help="rebuild even if nothing changed")
     build.add_argument(
         "--kernels",
