@@ -62,6 +62,22 @@ def test_a_build_kernel_keeps_no_input_history(kernel):
     assert _run(kernel, "print(get_ipython().history_manager.enabled)") == "False"
 
 
+def test_a_kernel_being_shut_down_is_not_interrupted_first(server, tmp_path):
+    # jupyter_client's own managers interrupt before shutting down; one landing as the last cell ends
+    # made the kernel print "KeyboardInterrupt caught in kernel" into the build's output.
+    marker = tmp_path / "interrupted"
+    manager = server.manager_class(blocking=True)(kernel_name="nao-analysis")
+    manager.start_kernel()
+    # The kernel restores its own SIGINT handling after every cell unless told not to.
+    _run(
+        manager,
+        "import signal; get_ipython().kernel.post_handler_hook = lambda: None; "
+        f"signal.signal(signal.SIGINT, lambda *_: open({str(marker)!r}, 'w').close())",
+    )
+    manager.shutdown_kernel()
+    assert not marker.exists()
+
+
 def test_each_kernel_is_a_new_process_with_no_earlier_state(server):
     first, second = (
         server.manager_class(blocking=True)(kernel_name="nao-analysis"),

@@ -395,6 +395,9 @@ def run_figure(
             log_output=False,
             report_mode=False,
             engine_name=ENGINE_NAME,
+            # Every output has arrived once the last cell is answered: the kernel can be killed rather than asked
+            # to stop and waited for.
+            shutdown_kernel="immediate",
             execution_timeout=settings.notebook_timeout,
             start_timeout=60,
         )

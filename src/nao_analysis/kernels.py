@@ -358,6 +358,14 @@ class _ForksKernels:
             self.provisioner = provisioner
         return await super()._async_pre_start_kernel(**kw)
 
+    async def _async_interrupt_kernel(self) -> None:
+        if self.shutting_down:
+            # jupyter_client interrupts every kernel before shutting it down. A build's kernel is done with (its
+            # last cell answered, or timed out) and is killed at once; an interrupt landing as its last cell ends
+            # would only make it print "KeyboardInterrupt caught in kernel" into the build's output.
+            return
+        await super()._async_interrupt_kernel()
+
 
 class ForkKernelManager(_ForksKernels, AsyncKernelManager):
     """What papermill (nbclient) drives: an asynchronous manager."""
