@@ -352,3 +352,38 @@ class TestCachedReader:
             return pd.read_csv(path)
 
         assert_frame_equal(read_sample.uncached(sample), pd.read_csv(sample))
+
+
+class SlowRecordingReader:
+    """Parses the real sample slowly, noting each real parse in a file, so parses in other processes count."""
+
+    def __init__(self, log: Path) -> None:
+        self.log = log
+        self.__module__ = __name__
+        self.__qualname__ = "SlowRecordingReader"
+
+    def __call__(self, path: Path) -> pd.DataFrame:
+        import time
+
+        with open(self.log, "a") as handle:
+            handle.write("parsed\n")
+        time.sleep(0.5)
+        return pd.read_csv(path)
+
+
+def test_two_processes_wanting_one_entry_at_once_parse_the_file_once(sample, cache_settings, tmp_path):
+    import multiprocessing
+
+    reader = SlowRecordingReader(tmp_path / "parses.log")
+    context = multiprocessing.get_context("fork")
+    workers = [
+        context.Process(target=cached_read, args=(reader, sample), kwargs={"settings": cache_settings, "reader_version": "1"})
+        for _ in range(2)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+    assert [w.exitcode for w in workers] == [0, 0]
+    assert (tmp_path / "parses.log").read_text().count("parsed") == 1
+    assert not list(cache_settings.processed_dir.rglob("*.lock"))

@@ -29,19 +29,24 @@ of one file (Figure 3 and the area profiles reading different revenue-account li
 The cache is used only when the caller hands in the run's ``settings`` (``settings.processed_dir``,
 ``settings.parsed_cache``); without settings a reader simply parses. ``settings.parsed_cache`` False
 (``NAO_PARSED_CACHE=0`` at the command line) bypasses it, for timing the bare compute.
+
+A process about to parse a file for an entry holds a lock on it (``<entry>.lock``, removed when done), so two
+kernels of one build needing the same parse at the same moment (Figure 3 and the area profiles both read the
+revenue-account workbooks, and start together) parse it once: the second waits, then reads the entry.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import fcntl
 import functools
 import hashlib
 import json
 import os
 import tempfile
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
@@ -286,6 +291,24 @@ def _store(entry: Path, frame: pd.DataFrame) -> None:
         tmp.unlink(missing_ok=True)
 
 
+@contextlib.contextmanager
+def _parsing(entry: Path) -> Iterator[None]:
+    """Held while this process parses the raw file for ``entry``; another process wanting it waits here.
+
+    The lock file goes when the parse ends. A process still waiting on it then finds the entry written (or parses
+    itself if the parse failed); a lock that misses a race only costs a second parse, as atomic writes keep the
+    entry whole either way."""
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    lock = entry.with_name(entry.name + ".lock")
+    with open(lock, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            lock.unlink(missing_ok=True)
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def cache_enabled(settings: Settings | None) -> bool:
     """True when the run's settings allow the cache (``settings.parsed_cache``); no settings, no cache."""
     return settings is not None and bool(getattr(settings, "parsed_cache", False))
@@ -339,9 +362,13 @@ def cached_read(
     cached = None if force else _load(entry)
     if cached is not None:
         return cached
-    frame = reader_fn(path, **kwargs, **_run_arguments(reader_fn, settings, force))
-    if isinstance(frame, pd.DataFrame):
-        _store(entry, frame)
+    with _parsing(entry):
+        cached = None if force else _load(entry)  # written by another process while this one waited
+        if cached is not None:
+            return cached
+        frame = reader_fn(path, **kwargs, **_run_arguments(reader_fn, settings, force))
+        if isinstance(frame, pd.DataFrame):
+            _store(entry, frame)
     return frame
 
 
@@ -397,10 +424,14 @@ def cached_value(
     cached = None if force else _load(entry)
     if cached is not None:
         return from_frame(cached)
-    value = reader_fn(path)
-    frame = to_frame(value)
-    if frame is not None:
-        _store(entry, frame)
+    with _parsing(entry):
+        cached = None if force else _load(entry)  # written by another process while this one waited
+        if cached is not None:
+            return from_frame(cached)
+        value = reader_fn(path)
+        frame = to_frame(value)
+        if frame is not None:
+            _store(entry, frame)
     return value
 
 
