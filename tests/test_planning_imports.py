@@ -62,3 +62,14 @@ def test_importing_the_key_facts_module_imports_no_data_library():
     # The report imports it for its constants, the build only after the figures: only making the table needs pandera.
     leaked = data_libraries_in(modules_loaded_by("import nao_analysis.figures.key_facts"))
     assert not leaked, f"importing nao_analysis.figures.key_facts imported {', '.join(leaked)}; import them where the table is made"
+
+
+def test_the_fork_server_starts_before_the_rest_of_the_build_is_imported():
+    probe = """
+from nao_analysis.build_start import start_early
+from nao_analysis.settings import Settings
+
+early = start_early(Settings.from_environment(), "offline", "fork")
+early.server.stop(now=True)
+"""
+    assert "nao_analysis.build" not in modules_loaded_by(probe)

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from nao_analysis import __version__, build_memo
+from nao_analysis.build_start import EarlyStart, start_early
 from nao_analysis.editions import Edition, load_edition, parse_override
 from nao_analysis.errors import NaoError
 from nao_analysis.figures import FigureSpec, load_specs
@@ -617,6 +618,7 @@ def build(
     force: bool = False,
     log: Callable[..., Any] = print,
     kernels: str = "fork",
+    early_start: EarlyStart | None = None,
 ) -> BuildResult:
     """Build the figures of an edition. See the module docstring for the rules.
 
@@ -625,27 +627,18 @@ def build(
     ``settings.notebook_timeout`` bounds every cell.
     """
     if kernels not in KERNEL_MODES:
+        if early_start is not None and early_start.server is not None:
+            early_start.server.stop(now=True)
         raise NaoError(f"kernels={kernels!r}: use one of {', '.join(KERNEL_MODES)}")
     started = time.perf_counter()
-    # Before anything is read: an edit made while this build runs must not be mistaken for what it built.
-    started_inputs = build_memo.input_stats(settings, edition_name)
-    # Started now, its imports overlap the planning; stopped at once below if nothing needs a kernel.
-    server = _launch_fork_server(log) if kernels == "fork" else None
+    if early_start is None:
+        early_start = start_early(settings, edition_name, kernels, log)
+    started_inputs, server = early_start.inputs, early_start.server
     try:
         return _build(edition_name, settings, only, overrides, jobs, force, log, started, started_inputs, server)
     finally:
         if server is not None:
             server.stop(now=True)
-
-
-def _launch_fork_server(log: Callable[..., Any]):
-    from nao_analysis.kernels import ForkServer
-
-    try:
-        return ForkServer().start()
-    except OSError as exc:
-        log(f"kernel fork server unavailable ({exc}); starting a fresh kernel per notebook instead")
-        return None
 
 
 def _build(

@@ -88,10 +88,16 @@ def _cmd_build(args) -> int:
         if memo:
             print(build_memo.format_summary(memo["request"]["edition"], memo["rows"], time.perf_counter() - started))
             return memo["exit_codes"]["strict" if args.strict else "default"]
-    from nao_analysis.build import build, summary_table
+    from nao_analysis.build_start import start_early
 
     kernels = "fresh" if args.fresh_kernels else args.kernels
-    result = build(args.edition, settings, only=only, overrides=args.set, jobs=args.jobs, force=args.force, kernels=kernels)
+    # The fork server starts before the rest of the build is imported: the first figure waits for it.
+    early_start = start_early(settings, args.edition, kernels)
+    from nao_analysis.build import build, summary_table
+
+    result = build(
+        args.edition, settings, only=only, overrides=args.set, jobs=args.jobs, force=args.force, kernels=kernels, early_start=early_start
+    )
     print(summary_table(result))
     return result.exit_code(args.strict)
 
