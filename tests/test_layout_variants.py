@@ -10,20 +10,12 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from helpers_mirror import mirror_path
+from helpers_mirror import NEW_LINES, OLD_LINES, mirror_path
 from pandas.testing import assert_frame_equal
 
 from nao_analysis.errors import ReaderError
 from nao_analysis.readers._common import load_cells, read_workbook
 
-NEW_LINES = {
-    "adult_drug_treatment": r"Substance misuse - Treatment for drug misuse in adults",
-    "adult_alcohol_treatment": r"Substance misuse - Treatment for alcohol misuse in adults",
-}
-OLD_LINES = {
-    "adult_drug_misuse": r"Substance misuse - Drug misuse - adults",
-    "adult_alcohol_misuse": r"Substance misuse - Alcohol misuse - adults",
-}
 MARKERS = ["[x]", "..", "-", "c", ""]
 
 

@@ -6,19 +6,12 @@ import math
 
 import pandas as pd
 import pytest
+from helpers_mirror import NEW_LINES, OLD_LINES
 
 from nao_analysis.analysis.spending_change import line_patterns, lines_for_year
 from nao_analysis.errors import ReaderError
 from nao_analysis.readers.revenue_account import parse_gbp_thousands, read_revenue_account, read_revenue_account_totals
 
-OLD_LINES = {
-    "adult_drug_misuse": r"Substance misuse - Drug misuse - adults",
-    "adult_alcohol_misuse": r"Substance misuse - Alcohol misuse - adults",
-}
-NEW_LINES = {
-    "adult_drug_treatment": r"Substance misuse - Treatment for drug misuse in adults",
-    "adult_alcohol_treatment": r"Substance misuse - Treatment for alcohol misuse in adults",
-}
 #: Every revenue account file in the mirror with the financial year it holds.
 MIRROR_FILES = {
     "ro3_outturn_2013_14": "2013-14",

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from helpers_mirror import NEW_LINES, OLD_LINES
 from pandas.testing import assert_frame_equal
 
 from nao_analysis.readers import _common
@@ -41,14 +42,6 @@ def _spreadsheet_sources() -> dict[str, str]:
 
 
 SPREADSHEETS = _spreadsheet_sources()
-OLD_LINES = {
-    "adult_drug_misuse": r"Substance misuse - Drug misuse - adults",
-    "adult_alcohol_misuse": r"Substance misuse - Alcohol misuse - adults",
-}
-NEW_LINES = {
-    "adult_drug_treatment": r"Substance misuse - Treatment for drug misuse in adults",
-    "adult_alcohol_treatment": r"Substance misuse - Treatment for alcohol misuse in adults",
-}
 #: Every reader of a workbook in the mirror, with the arguments the figures give it.
 READER_CALLS = {
     "ro3_2013_14": (read_revenue_account, "ro3_outturn_2013_14", {"lines": OLD_LINES}),
