@@ -298,15 +298,23 @@ def _parsing(entry: Path) -> Iterator[None]:
     The lock file goes when the parse ends. A process still waiting on it then finds the entry written (or parses
     itself if the parse failed); a lock that misses a race only costs a second parse, as atomic writes keep the
     entry whole either way."""
+    created = [folder for folder in (entry.parent, *entry.parent.parents) if not folder.exists()]
     entry.parent.mkdir(parents=True, exist_ok=True)
     lock = entry.with_name(entry.name + ".lock")
-    with open(lock, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            lock.unlink(missing_ok=True)
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    try:
+        with open(lock, "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                lock.unlink(missing_ok=True)
+                fcntl.flock(handle, fcntl.LOCK_UN)
+    finally:
+        # A parse that stored nothing (the reader raised) leaves no folder behind either; a folder another
+        # process is using holds its lock or entry, so it is not empty and stays.
+        for folder in created:
+            with contextlib.suppress(OSError):
+                folder.rmdir()
 
 
 def cache_enabled(settings: Settings | None) -> bool:
