@@ -744,6 +744,19 @@ def _plan(
     return outcomes, to_run
 
 
+def _prepare_kernel_starts() -> None:
+    """Do once what the first start of a kernel does in this process: find the kernel spec (which imports
+    IPython), list the kernel provisioners (a scan of every installed package's entry points) and the local
+    network interfaces. Otherwise the first notebooks' threads each do it again, at the same moment, while
+    their kernels wait. A missing kernel spec is left for the notebooks to report, one line each."""
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+    from jupyter_client.localinterfaces import localhost
+
+    with contextlib.suppress(NoSuchKernel):
+        KernelSpecManager().get_kernel_spec(KERNEL_NAME)
+    localhost()
+
+
 def _load_what_the_site_needs() -> None:
     """Import, in this process, the libraries the site and the key facts use after the figures (pandas, pandera,
     gptables). Done while the fork server is still importing, it takes a core that would otherwise wait, instead
@@ -782,6 +795,7 @@ def _run_all(
     from nao_analysis.report import notebook_html
 
     notebook_html.warm_up()
+    _prepare_kernel_starts()
     _load_what_the_site_needs()
 
     workers = min(max(1, jobs or default_jobs()), len(to_run))
