@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import resource
@@ -74,7 +73,9 @@ def main() -> int:
     # Offline: the bench measures builds from cached files, never a download attempt for a source missing here.
     subprocess.run([cli, "fetch", "--all"], cwd=ROOT, env=dict(env, NAO_OFFLINE="1"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     # Each timing is the best of REPEAT runs: this is a shared 2-core machine, and noise only ever adds time.
-    colds, cores, noops, freshes, server_starts = [], [], [], [], []
+    # Cold and bare runs alternate, so that the machine speeding up or slowing down during the bench (seen here
+    # to move the same run by a third) moves both sides of the cold/bare ratio alike.
+    colds, cores, noops, freshes, bares, server_starts = [], [], [], [], [], []
     for _ in range(REPEAT):
         clear_outputs()
         wall, cpu, output = run([*build, "--kernels", "fork"], env)
@@ -82,23 +83,15 @@ def main() -> int:
         cores.append(cpu / wall)
         server_starts += [float(s) for s in re.findall(r"kernel fork server ready in ([\d.]+)s", output)]
         noops.append(run(build, env)[0])
-        clear_outputs()
-        freshes.append(run([*build, "--kernels", "fresh"], env)[0])
-    cold, noop, fresh = min(colds), min(noops), min(freshes)
-    busy = cores[colds.index(cold)]
-    peak_build_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    with tempfile.TemporaryDirectory() as scratch:
-        result = subprocess.run(
-            [sys.executable, "-c", BARE_SCRIPT, EDITION, scratch], cwd=ROOT, env=env, check=True, capture_output=True, text=True
-        )
-        bare_started = json.loads(result.stdout.strip().splitlines()[-1])
-    # Time the bare run as a whole process, imports included.
-    bares = []
-    for _ in range(REPEAT):
+        # Timed as a whole process, imports included.
         with tempfile.TemporaryDirectory() as scratch:
             bares.append(run([sys.executable, "-c", BARE_SCRIPT, EDITION, scratch], env)[0])
-    bare = min(bares)
-    peak_mb = max(peak_build_kb, bare_started["maxrss_kb"]) / 1024
+        clear_outputs()
+        freshes.append(run([*build, "--kernels", "fresh"], env)[0])
+    cold, noop, fresh, bare = min(colds), min(noops), min(freshes), min(bares)
+    busy = cores[colds.index(cold)]
+    # The largest single process of all the runs: a build's own, one of its kernels, or a bare run.
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(
         f"edition={EDITION} figures={len(list((ROOT / 'reports' / EDITION).glob('*.ipynb')))} "
         f"peak_memory={peak_mb:.0f}MB (largest single process) bare_via=recipes"
@@ -108,6 +101,7 @@ def main() -> int:
         "fresh": [f"{f:.1f}" for f in freshes],
         "noop": [f"{n:.2f}" for n in noops],
         "bare": [f"{b:.1f}" for b in bares],
+        "cold/bare": [f"{c / b:.2f}" for c, b in zip(colds, bares, strict=True)],
         "cores": [f"{c:.2f}" for c in cores],
         "fork_server_start": [f"{s:.1f}" for s in server_starts],
     }
