@@ -387,3 +387,17 @@ def test_two_processes_wanting_one_entry_at_once_parse_the_file_once(sample, cac
     assert [w.exitcode for w in workers] == [0, 0]
     assert (tmp_path / "parses.log").read_text().count("parsed") == 1
     assert not list(cache_settings.processed_dir.rglob("*.lock"))
+
+
+def test_a_cache_folder_that_cannot_be_written_does_not_stop_a_parse(sample, cache_settings, monkeypatch):
+    # Taking the lock is only an economy: a read-only cache still parses (and warns that it stores nothing).
+    real_open = open
+
+    def refuse_locks(file, *args, **kwargs):
+        if str(file).endswith(".lock"):
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.open", refuse_locks)
+    reader = CountingReader()
+    assert_frame_equal(cached_read(reader, sample, settings=cache_settings, reader_version="1"), reader(sample))

@@ -299,10 +299,17 @@ def _parsing(entry: Path) -> Iterator[None]:
     itself if the parse failed); a lock that misses a race only costs a second parse, as atomic writes keep the
     entry whole either way."""
     created = [folder for folder in (entry.parent, *entry.parent.parents) if not folder.exists()]
-    entry.parent.mkdir(parents=True, exist_ok=True)
     lock = entry.with_name(entry.name + ".lock")
     try:
-        with open(lock, "a") as handle:
+        try:
+            entry.parent.mkdir(parents=True, exist_ok=True)
+            handle = open(lock, "a")  # noqa: SIM115 - closed below, after the lock is released
+        except OSError:
+            handle = None  # the lock only saves a second parse: without a writable cache folder, parse unlocked
+        if handle is None:
+            yield
+            return
+        with handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield
@@ -362,22 +369,44 @@ def cached_read(
         A keyword argument that cannot be part of a key.
     """
     path = Path(path)
-    if not cache_enabled(settings) or not path.with_name(path.name + ".provenance.json").exists():
-        # Only files resolved by fetch (verified, with provenance) are cached: a file handed in from
-        # elsewhere is parsed afresh every time and leaves nothing behind in data/processed.
+    if not _cacheable(path, settings):
         return reader_fn(path, **kwargs)
-    entry = cache_entry_path(reader_fn, path, settings=settings, reader_version=reader_version, **kwargs)
+    return _parse_once(
+        cache_entry_path(reader_fn, path, settings=settings, reader_version=reader_version, **kwargs),
+        lambda: reader_fn(path, **kwargs, **_run_arguments(reader_fn, settings, force)),
+        to_frame=lambda frame: frame if isinstance(frame, pd.DataFrame) else None,
+        from_frame=lambda frame: frame,
+        force=force,
+    )
+
+
+def _cacheable(path: Path, settings: Settings | None) -> bool:
+    # Only files resolved by fetch (verified, with provenance) are cached: a file handed in from
+    # elsewhere is parsed afresh every time and leaves nothing behind in data/processed.
+    return cache_enabled(settings) and path.with_name(path.name + ".provenance.json").exists()
+
+
+def _parse_once(
+    entry: Path,
+    parse: Callable[[], R],
+    *,
+    to_frame: Callable[[R], pd.DataFrame | None],
+    from_frame: Callable[[pd.DataFrame], R],
+    force: bool,
+) -> R:
+    """The entry's value if it holds a valid one, else ``parse()``, stored when ``to_frame`` can hold it exactly."""
     cached = None if force else _load(entry)
     if cached is not None:
-        return cached
+        return from_frame(cached)
     with _parsing(entry):
         cached = None if force else _load(entry)  # written by another process while this one waited
         if cached is not None:
-            return cached
-        frame = reader_fn(path, **kwargs, **_run_arguments(reader_fn, settings, force))
-        if isinstance(frame, pd.DataFrame):
+            return from_frame(cached)
+        value = parse()
+        frame = to_frame(value)
+        if frame is not None:
             _store(entry, frame)
-    return frame
+    return value
 
 
 def _run_arguments(reader_fn: Callable[..., Any], settings: Settings | None, force: bool) -> dict[str, Any]:
@@ -426,21 +455,10 @@ def cached_value(
     The parsed result, from the cache when a valid entry exists.
     """
     path = Path(path)
-    if not cache_enabled(settings) or not path.with_name(path.name + ".provenance.json").exists():
+    if not _cacheable(path, settings):
         return reader_fn(path)
     entry = cache_entry_path(reader_fn, path, settings=settings, reader_version=reader_version)
-    cached = None if force else _load(entry)
-    if cached is not None:
-        return from_frame(cached)
-    with _parsing(entry):
-        cached = None if force else _load(entry)  # written by another process while this one waited
-        if cached is not None:
-            return from_frame(cached)
-        value = reader_fn(path)
-        frame = to_frame(value)
-        if frame is not None:
-            _store(entry, frame)
-    return value
+    return _parse_once(entry, lambda: reader_fn(path), to_frame=to_frame, from_frame=from_frame, force=force)
 
 
 def cached_reader(reader_version: str) -> Callable[[Callable[P, pd.DataFrame]], Callable[P, pd.DataFrame]]:
